@@ -1,0 +1,182 @@
+/**
+ * Local directory backend. An object "a/b/c" is the file ROOT/a/b/c.
+ *
+ * Atomic, never-overwriting writes: the bytes go to ROOT/tmp/<random>, are fsynced, then
+ * hard-linked to the final name. link(2) fails with EEXIST if the name exists, which gives
+ * the same guarantee as S3's If-None-Match: * (a rename would silently replace). The parent
+ * directory is fsynced so the new name survives a power cut. Objects are made read-only.
+ * @module
+ */
+import { randomBytes } from 'node:crypto';
+import { constants as fsc } from 'node:fs';
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import { StorageError, type StorageErrorKind } from '../domain/errors.js';
+import type { ObjectInfo, PutOptions, Storage, StorageCapabilities } from './storage.js';
+
+const TMP_DIR = 'tmp';
+
+export class LocalStorage implements Storage {
+  readonly capabilities: StorageCapabilities = { rangeReads: true, atomicCreate: true, objectLock: false };
+  private readonly knownDirs = new Set<string>();
+
+  constructor(readonly root: string) {}
+
+  get location(): string {
+    return this.root;
+  }
+
+  /** Creates the root directory (for `init`); opening an existing repository never does. */
+  async create(): Promise<void> {
+    await fs.mkdir(path.join(this.root, TMP_DIR), { recursive: true, mode: 0o700 }).catch((e) => {
+      throw this.classify(e, this.root);
+    });
+  }
+
+  async put(key: string, body: Uint8Array, _opts?: PutOptions): Promise<void> {
+    const final = this.pathOf(key);
+    const tmpDir = path.join(this.root, TMP_DIR);
+    const tmp = path.join(tmpDir, `${randomBytes(12).toString('hex')}.tmp`);
+    try {
+      await this.ensureDir(tmpDir);
+      const fh = await fs.open(tmp, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL, 0o600);
+      try {
+        await fh.writeFile(body);
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      await fs.chmod(tmp, 0o444);
+      const dir = path.dirname(final);
+      await this.ensureDir(dir);
+      await fs.link(tmp, final);
+      await syncDir(dir);
+    } catch (e) {
+      throw this.classify(e, key);
+    } finally {
+      await fs.rm(tmp, { force: true }).catch(() => undefined);
+    }
+  }
+
+  async get(key: string): Promise<Buffer> {
+    try {
+      return await fs.readFile(this.pathOf(key));
+    } catch (e) {
+      throw this.classify(e, key);
+    }
+  }
+
+  async getRange(key: string, offset: number, length: number): Promise<Buffer> {
+    let fh: fs.FileHandle | undefined;
+    try {
+      fh = await fs.open(this.pathOf(key), 'r');
+      const buf = Buffer.allocUnsafe(length);
+      let done = 0;
+      while (done < length) {
+        const { bytesRead } = await fh.read(buf, done, length - done, offset + done);
+        if (bytesRead === 0) break;
+        done += bytesRead;
+      }
+      if (done < length) {
+        throw new StorageError('invalid-range', `${key}: range ${offset}+${length} is past the end of the object`);
+      }
+      return buf;
+    } catch (e) {
+      throw this.classify(e, key);
+    } finally {
+      await fh?.close();
+    }
+  }
+
+  async stat(key: string): Promise<ObjectInfo> {
+    try {
+      const st = await fs.stat(this.pathOf(key));
+      if (!st.isFile()) throw new StorageError('not-found', `${key}: not a file`);
+      return { key, size: st.size };
+    } catch (e) {
+      throw this.classify(e, key);
+    }
+  }
+
+  async *list(prefix: string): AsyncIterable<ObjectInfo> {
+    // Walk the deepest directory the prefix names fully, then filter by the rest.
+    const slash = prefix.lastIndexOf('/');
+    const dirKey = slash >= 0 ? prefix.slice(0, slash) : '';
+    yield* this.walk(dirKey, prefix);
+  }
+
+  private async *walk(dirKey: string, prefix: string): AsyncIterable<ObjectInfo> {
+    let entries;
+    try {
+      entries = await fs.readdir(dirKey ? this.pathOf(dirKey) : this.root, { withFileTypes: true });
+    } catch (e) {
+      const err = this.classify(e, dirKey || '.');
+      if (err.kind === 'not-found') return;
+      throw err;
+    }
+    for (const ent of entries) {
+      const key = dirKey ? `${dirKey}/${ent.name}` : ent.name;
+      if (!dirKey && ent.name === TMP_DIR) continue;
+      if (ent.isDirectory()) {
+        if (prefix.startsWith(`${key}/`) || key.startsWith(prefix)) yield* this.walk(key, prefix);
+      } else if (ent.isFile() && key.startsWith(prefix)) {
+        const st = await fs.stat(this.pathOf(key)).catch(() => undefined);
+        if (st) yield { key, size: st.size };
+      }
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    try {
+      await fs.unlink(this.pathOf(key));
+    } catch (e) {
+      throw this.classify(e, key);
+    }
+  }
+
+  async close(): Promise<void> {}
+
+  private pathOf(key: string): string {
+    if (key === '' || key.startsWith('/') || key.split('/').some((p) => p === '' || p === '.' || p === '..')) {
+      throw new StorageError('other', `invalid object key ${JSON.stringify(key)}`);
+    }
+    return path.join(this.root, ...key.split('/'));
+  }
+
+  private async ensureDir(dir: string): Promise<void> {
+    if (this.knownDirs.has(dir)) return;
+    await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+    this.knownDirs.add(dir);
+  }
+
+  private classify(e: unknown, key: string): StorageError {
+    if (e instanceof StorageError) return e;
+    const code = (e as NodeJS.ErrnoException)?.code;
+    const kinds: Record<string, StorageErrorKind> = {
+      ENOENT: 'not-found',
+      ENOTDIR: 'not-found',
+      EEXIST: 'already-exists',
+      EACCES: 'permission',
+      EPERM: 'permission',
+      EROFS: 'permission',
+      ENOSPC: 'no-space',
+      EDQUOT: 'no-space',
+      EIO: 'other',
+      EMFILE: 'transient',
+      ENFILE: 'transient',
+      EAGAIN: 'transient',
+    };
+    const kind = (code && kinds[code]) ?? 'other';
+    const what = kind === 'already-exists' ? 'object already exists' : (e as Error)?.message ?? String(e);
+    return new StorageError(kind, `${path.join(this.root, key)}: ${what}`, { cause: e });
+  }
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const fh = await fs.open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}

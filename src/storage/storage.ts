@@ -1,0 +1,61 @@
+/**
+ * The storage port: a flat namespace of immutable objects named by opaque keys
+ * ("data/3f/3fa2…", "snapshots/…"). Storage knows nothing of what the bytes mean.
+ *
+ * Contract every backend and wrapper honours (tests/storage/contract.ts checks it):
+ * - `put` creates an object atomically or not at all, and never replaces an existing one:
+ *   it fails with StorageError kind 'already-exists' instead. Readers never see a partial object.
+ * - `get`/`getRange`/`stat` fail with kind 'not-found' for a missing key; `getRange` past the end
+ *   fails with 'invalid-range'. Nothing returns fewer bytes than asked without an error.
+ * - `list(prefix)` yields every object whose key starts with `prefix`, each once, in no given order.
+ * - Errors are StorageError with a kind; only 'transient' ones are worth retrying.
+ * Behaviour (retries, read-only, rate limits, fault injection) is added by wrapping a Storage,
+ * never by growing this interface.
+ * @module
+ */
+
+export interface ObjectInfo {
+  readonly key: string;
+  readonly size: number;
+}
+
+export type RetentionMode = 'compliance' | 'governance';
+
+export interface Retention {
+  readonly mode: RetentionMode;
+  readonly until: Date;
+}
+
+export interface PutOptions {
+  /** Write-once retention (S3 Object Lock). Backends without it make the object read-only if they can. */
+  readonly retention?: Retention;
+}
+
+export interface StorageCapabilities {
+  /** `getRange` reads only the requested bytes (otherwise it may fetch more). */
+  readonly rangeReads: boolean;
+  /** The server itself refuses to overwrite (local link(2), S3 If-None-Match: *). */
+  readonly atomicCreate: boolean;
+  /** Object Lock retention is enforced by the server. */
+  readonly objectLock: boolean;
+}
+
+export interface Storage {
+  /** Where the objects live, for humans and logs: never contains credentials. */
+  readonly location: string;
+  readonly capabilities: StorageCapabilities;
+  put(key: string, body: Uint8Array, opts?: PutOptions): Promise<void>;
+  get(key: string): Promise<Buffer>;
+  getRange(key: string, offset: number, length: number): Promise<Buffer>;
+  stat(key: string): Promise<ObjectInfo>;
+  list(prefix: string): AsyncIterable<ObjectInfo>;
+  delete(key: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Collects a listing; for prefixes known to be small (keys/, snapshots/). */
+export async function listAll(storage: Storage, prefix: string): Promise<ObjectInfo[]> {
+  const out: ObjectInfo[] = [];
+  for await (const info of storage.list(prefix)) out.push(info);
+  return out;
+}
