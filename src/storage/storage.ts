@@ -9,8 +9,10 @@
  *   fails with 'invalid-range'. Nothing returns fewer bytes than asked without an error.
  * - `list(prefix)` yields every object whose key starts with `prefix`, each once, in no given order.
  * - Errors are StorageError with a kind; only 'transient' ones are worth retrying.
+ * - `delete` of a missing key either succeeds or fails with 'not-found' (S3 answers success).
  * Behaviour (retries, read-only, rate limits, fault injection) is added by wrapping a Storage,
- * never by growing this interface.
+ * never by growing this interface. The two optional Object Lock methods exist only on backends
+ * that have Object Lock (S3); wrappers pass them through when the inner storage has them.
  * @module
  */
 
@@ -51,6 +53,13 @@ export interface Storage {
   list(prefix: string): AsyncIterable<ObjectInfo>;
   delete(key: string): Promise<void>;
   close(): Promise<void>;
+  /** Whether the bucket itself has Object Lock enabled (`init` refuses lock options otherwise). */
+  objectLock?(): Promise<{ enabled: boolean }>;
+  /**
+   * Retains an existing object at least until `retention.until` (packs reused by a new snapshot).
+   * Never shortens an existing retention; fails with 'not-found' for a missing key.
+   */
+  extendRetention?(key: string, retention: Retention): Promise<void>;
 }
 
 /** Collects a listing; for prefixes known to be small (keys/, snapshots/). */

@@ -1,0 +1,319 @@
+/**
+ * S3-compatible backend (AWS, Ceph RGW, MinIO, …). The only module that talks to the AWS SDK;
+ * nothing SDK-typed leaves this folder.
+ *
+ * How each part of the Storage contract is kept on S3:
+ * - never overwrite: PutObject carries `If-None-Match: *` (412 → 'already-exists'). Servers that
+ *   ignore it are real: RGW Pacific does on versioned buckets (so on every Object Lock bucket)
+ *   and on CompleteMultipartUpload. Unless the server is known to enforce it
+ *   (`conditionalWrites: 'server'`, the default for AWS), a HeadObject runs first; that leaves
+ *   only a race between two writers of the same key, which content-derived keys make harmless.
+ * - nothing short: Content-MD5 on every upload and the returned ETag checked; downloads are
+ *   checked against Content-Length / the requested range, a short body being 'transient'.
+ * - retention: Object Lock headers with Content-MD5 (which real AWS requires for them).
+ * @module
+ */
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  GetObjectLockConfigurationCommand,
+  GetObjectRetentionCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  PutObjectRetentionCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { createHash } from 'node:crypto';
+import { StorageError } from '../../domain/errors.js';
+import type { ObjectInfo, PutOptions, Retention, Storage, StorageCapabilities } from '../storage.js';
+import { classifyS3Error } from './classify.js';
+import { createS3Client } from './client.js';
+import { readCredentialFiles, type S3CredentialFiles, type S3Credentials } from './credentials.js';
+import { formatS3Location, parseS3Location, type S3Location } from './location.js';
+import { checkEtag, MIN_PART_SIZE, putMultipart, toS3Mode } from './multipart.js';
+
+export interface S3StorageOptions extends S3CredentialFiles {
+  /** Default: the region in an AWS host name, then AWS_REGION, then us-east-1. */
+  readonly region?: string;
+  /** Explicit keys (tests, callers that read them elsewhere); else files, else the AWS chain. */
+  readonly credentials?: S3Credentials;
+  readonly connectTimeoutMs?: number;
+  readonly idleTimeoutMs?: number;
+  readonly requestTimeoutMs?: number;
+  /** Upper bound on parallel connections; the limiter wrapper bounds requests. */
+  readonly maxSockets?: number;
+  /** Bodies larger than this go up as multipart uploads. */
+  readonly multipartThresholdBytes?: number;
+  readonly partSizeBytes?: number;
+  readonly listPageSize?: number;
+  /**
+   * 'server': trust the server to enforce If-None-Match (AWS does, for every bucket).
+   * 'check-first': also HeadObject before each put (any other server).
+   */
+  readonly conditionalWrites?: 'server' | 'check-first';
+}
+
+export const S3_DEFAULTS = {
+  connectTimeoutMs: 10_000,
+  idleTimeoutMs: 60_000,
+  // A 20 MiB pack at 1 Mbit/s takes under 3 minutes; a request slower than this is stuck.
+  requestTimeoutMs: 10 * 60_000,
+  maxSockets: 16,
+  multipartThresholdBytes: 64 * 1024 * 1024,
+  partSizeBytes: 16 * 1024 * 1024,
+  listPageSize: 1000,
+} as const;
+
+export class S3Storage implements Storage {
+  readonly capabilities: StorageCapabilities;
+  readonly location: string;
+  private readonly client: S3Client;
+  private readonly bucket: string;
+  private readonly prefix: string;
+  private readonly secrets: string[];
+  private readonly checkBeforePut: boolean;
+  private readonly multipartThreshold: number;
+  private readonly partSize: number;
+  private readonly listPageSize: number;
+  private bucketSeen = false;
+  private lockEnabled: Promise<{ enabled: boolean }> | undefined;
+
+  /** Parses the repository string and reads credential files; no request is made yet. */
+  static async open(location: string, opts: S3StorageOptions = {}): Promise<S3Storage> {
+    const loc = parseS3Location(location);
+    const credentials = opts.credentials ?? (await readCredentialFiles(opts));
+    return new S3Storage(loc, credentials, opts);
+  }
+
+  private constructor(private readonly loc: S3Location, credentials: S3Credentials | undefined, opts: S3StorageOptions) {
+    this.location = formatS3Location(loc);
+    this.bucket = loc.bucket;
+    this.prefix = loc.prefix;
+    this.secrets = [credentials?.secretAccessKey, credentials?.sessionToken].filter((s): s is string => !!s);
+    const conditional = opts.conditionalWrites ?? (loc.isAws ? 'server' : 'check-first');
+    this.checkBeforePut = conditional === 'check-first';
+    this.multipartThreshold = opts.multipartThresholdBytes ?? S3_DEFAULTS.multipartThresholdBytes;
+    this.partSize = Math.max(opts.partSizeBytes ?? S3_DEFAULTS.partSizeBytes, MIN_PART_SIZE);
+    this.listPageSize = opts.listPageSize ?? S3_DEFAULTS.listPageSize;
+    // objectLock: a put with retention is either enforced by the server or refused by it
+    // (a bucket without Object Lock answers 400), never silently stored unprotected.
+    this.capabilities = { rangeReads: true, atomicCreate: conditional === 'server', objectLock: true };
+    this.client = createS3Client(loc, {
+      region: opts.region ?? loc.regionFromHost ?? process.env['AWS_REGION'] ?? 'us-east-1',
+      credentials,
+      connectTimeoutMs: opts.connectTimeoutMs ?? S3_DEFAULTS.connectTimeoutMs,
+      idleTimeoutMs: opts.idleTimeoutMs ?? S3_DEFAULTS.idleTimeoutMs,
+      requestTimeoutMs: opts.requestTimeoutMs ?? S3_DEFAULTS.requestTimeoutMs,
+      maxSockets: opts.maxSockets ?? S3_DEFAULTS.maxSockets,
+    });
+  }
+
+  async put(key: string, body: Uint8Array, opts: PutOptions = {}): Promise<void> {
+    const full = this.fullKey(key);
+    const buf = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+    const multipart = buf.length > this.multipartThreshold;
+    if ((this.checkBeforePut || multipart) && (await this.head(full)) !== undefined) {
+      throw new StorageError('already-exists', `${this.target(full)}: object already exists`);
+    }
+    if (multipart) {
+      if (opts.retention && !(await this.objectLock()).enabled) {
+        throw new StorageError('other', `${this.target(full)}: the bucket does not have Object Lock enabled`);
+      }
+      const call = <T>(request: () => Promise<T>) => this.call(full, request);
+      const params = { client: this.client, bucket: this.bucket, key: full, target: this.target(full), body: buf };
+      return putMultipart({ ...params, partSize: this.partSize, retention: opts.retention, call });
+    }
+    const md5 = createHash('md5').update(buf).digest();
+    const lock = opts.retention
+      ? { ObjectLockMode: toS3Mode(opts.retention), ObjectLockRetainUntilDate: opts.retention.until }
+      : {};
+    const out = await this.call(full, () =>
+      this.client.send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: full,
+          Body: buf,
+          ContentLength: buf.length,
+          ContentMD5: md5.toString('base64'),
+          IfNoneMatch: '*',
+          ...lock,
+        }),
+      ),
+    );
+    checkEtag(out.ETag, md5.toString('hex'), this.target(full));
+  }
+
+  async get(key: string): Promise<Buffer> {
+    const full = this.fullKey(key);
+    return this.call(full, async () => {
+      const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: full }));
+      const bytes = Buffer.from((await out.Body?.transformToByteArray()) ?? []);
+      if (out.ContentLength !== undefined && bytes.length !== out.ContentLength) {
+        throw truncated(this.target(full), bytes.length, out.ContentLength);
+      }
+      return bytes;
+    });
+  }
+
+  async getRange(key: string, offset: number, length: number): Promise<Buffer> {
+    const full = this.fullKey(key);
+    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0) {
+      throw new StorageError('invalid-range', `${this.target(full)}: invalid range ${offset}+${length}`);
+    }
+    if (length === 0) {
+      // "bytes=N-(N-1)" is not a valid Range header; S3 would send the whole object.
+      const { size } = await this.stat(key);
+      if (offset > size) throw pastEnd(this.target(full), offset, length, size);
+      return Buffer.alloc(0);
+    }
+    return this.call(full, async () => {
+      const range = `bytes=${offset}-${offset + length - 1}`;
+      const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: full, Range: range }));
+      const bytes = Buffer.from((await out.Body?.transformToByteArray()) ?? []);
+      const total = objectSizeFrom(out.ContentRange) ?? (out.ContentRange ? undefined : bytes.length);
+      if (total !== undefined && offset + length > total) throw pastEnd(this.target(full), offset, length, total);
+      if (!out.ContentRange && bytes.length === total) return bytes.subarray(offset, offset + length); // Range ignored
+      if (bytes.length !== length) throw truncated(this.target(full), bytes.length, length);
+      return bytes;
+    });
+  }
+
+  async stat(key: string): Promise<ObjectInfo> {
+    const full = this.fullKey(key);
+    const found = await this.head(full);
+    if (found === undefined) {
+      await this.ensureBucketExists(full);
+      throw new StorageError('not-found', `${this.target(full)}: no such object (NotFound, HTTP 404)`);
+    }
+    return { key, size: found.size };
+  }
+
+  async *list(prefix: string): AsyncIterable<ObjectInfo> {
+    const full = this.prefix + prefix;
+    let token: string | undefined;
+    do {
+      const page = await this.call(full, () =>
+        this.client.send(
+          new ListObjectsV2Command({ Bucket: this.bucket, Prefix: full, ContinuationToken: token, MaxKeys: this.listPageSize }),
+        ),
+      );
+      for (const obj of page.Contents ?? []) {
+        if (obj.Key === undefined || !obj.Key.startsWith(this.prefix)) continue;
+        yield { key: obj.Key.slice(this.prefix.length), size: obj.Size ?? 0 };
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+  }
+
+  async delete(key: string): Promise<void> {
+    const full = this.fullKey(key);
+    await this.call(full, () => this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: full })));
+  }
+
+  /** Whether the bucket has Object Lock enabled (asked once per storage, then remembered). */
+  objectLock(): Promise<{ enabled: boolean }> {
+    this.lockEnabled ??= this.client
+      .send(new GetObjectLockConfigurationCommand({ Bucket: this.bucket }))
+      .then((out) => ({ enabled: out.ObjectLockConfiguration?.ObjectLockEnabled === 'Enabled' }))
+      .catch((e: unknown) => {
+        if (errorName(e) === 'ObjectLockConfigurationNotFoundError') return { enabled: false };
+        throw classifyS3Error(e, `s3 ${this.loc.host}/${this.bucket}`, this.secrets);
+      });
+    this.lockEnabled.catch(() => (this.lockEnabled = undefined)); // do not remember failures
+    return this.lockEnabled;
+  }
+
+  /**
+   * Makes sure the object is retained at least until `retention.until`. Never shortens
+   * (the server would refuse) and never weakens compliance to governance.
+   */
+  async extendRetention(key: string, retention: Retention): Promise<void> {
+    const full = this.fullKey(key);
+    const current = await this.call(full, () =>
+      this.client.send(new GetObjectRetentionCommand({ Bucket: this.bucket, Key: full })).catch((e: unknown) => {
+        if (errorName(e) === 'ObjectLockConfigurationNotFoundError') return { Retention: undefined }; // none yet
+        throw e;
+      }),
+    );
+    const currentMode = current.Retention?.Mode;
+    const currentUntil = current.Retention?.RetainUntilDate;
+    const mode = currentMode === 'COMPLIANCE' ? 'COMPLIANCE' : toS3Mode(retention);
+    if (currentUntil && currentUntil.getTime() >= retention.until.getTime() && (currentMode === mode)) return;
+    const until = currentUntil && currentUntil > retention.until ? currentUntil : retention.until;
+    await this.call(full, () =>
+      this.client.send(
+        new PutObjectRetentionCommand({ Bucket: this.bucket, Key: full, Retention: { Mode: mode, RetainUntilDate: until } }),
+      ),
+    );
+  }
+
+  async close(): Promise<void> {
+    this.client.destroy();
+  }
+
+  /** Size and ETag, or undefined if there is no such object (or no such bucket). */
+  private async head(full: string): Promise<{ size: number; etag: string | undefined } | undefined> {
+    try {
+      const out = await this.call(full, () => this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: full })));
+      return { size: out.ContentLength ?? 0, etag: out.ETag };
+    } catch (e) {
+      if (e instanceof StorageError && e.kind === 'not-found') return undefined;
+      throw e;
+    }
+  }
+
+  /** A 404 on HEAD has no body, so "no such key" and "no such bucket" look alike: ask once. */
+  private async ensureBucketExists(full: string): Promise<void> {
+    if (this.bucketSeen) return;
+    try {
+      await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
+      this.bucketSeen = true;
+    } catch (e) {
+      const err = classifyS3Error(e, `s3 ${this.loc.host}/${this.bucket}`, this.secrets);
+      if (err.kind === 'not-found') {
+        throw new StorageError('not-found', `s3 ${this.loc.host}/${this.bucket}: the bucket does not exist (NoSuchBucket, HTTP 404)`, { cause: e });
+      }
+      throw err;
+    }
+  }
+
+  private async call<T>(full: string, request: () => Promise<T>): Promise<T> {
+    try {
+      const out = await request();
+      this.bucketSeen = true;
+      return out;
+    } catch (e) {
+      throw classifyS3Error(e, this.target(full), this.secrets);
+    }
+  }
+
+  private fullKey(key: string): string {
+    if (key === '' || key.startsWith('/')) throw new StorageError('other', `invalid object key ${JSON.stringify(key)}`);
+    return this.prefix + key;
+  }
+
+  private target(full: string): string {
+    return `s3 ${this.loc.host}/${this.bucket}/${full}`;
+  }
+}
+
+function errorName(e: unknown): string | undefined {
+  return typeof e === 'object' && e !== null && 'name' in e ? String(e.name) : undefined;
+}
+
+/** Total object size from `Content-Range: bytes 0-9/1234`. */
+function objectSizeFrom(contentRange: string | undefined): number | undefined {
+  const m = /\/(\d+)\s*$/.exec(contentRange ?? '');
+  return m?.[1] === undefined ? undefined : Number(m[1]);
+}
+
+function pastEnd(target: string, offset: number, length: number, size: number): StorageError {
+  return new StorageError('invalid-range', `${target}: range ${offset}+${length} is past the end of the object (${size} bytes)`);
+}
+
+/** The connection ended before the promised bytes: the object is fine, the transfer was not. */
+function truncated(target: string, got: number, expected: number): StorageError {
+  return new StorageError('transient', `${target}: response cut short (${got} of ${expected} bytes)`);
+}
