@@ -166,7 +166,7 @@ export class LocalStorage implements Storage {
       ENFILE: 'transient',
       EAGAIN: 'transient',
     };
-    const kind = (code && kinds[code]) ?? 'other';
+    const kind: StorageErrorKind = (code !== undefined ? kinds[code] : undefined) ?? 'other';
     const what = kind === 'already-exists' ? 'object already exists' : (e as Error)?.message ?? String(e);
     return new StorageError(kind, `${path.join(this.root, key)}: ${what}`, { cause: e });
   }

@@ -1,0 +1,288 @@
+/**
+ * A backup run: walk the given paths, save files and directory trees through one write
+ * session, store everything, and only then write the snapshot (DESIGN invariant 1).
+ *
+ * Files are compared with the parent snapshot (the newest one of this host with the same
+ * paths) to report new, changed and unmodified files honestly; with a file-change cache,
+ * unchanged files are not even read.
+ * @module
+ */
+import * as fs from 'node:fs/promises';
+import type { BigIntStats } from 'node:fs';
+import { hostname, userInfo } from 'node:os';
+import * as path from 'node:path';
+import picomatch from 'picomatch';
+import { describeError, UsageError } from '../domain/errors.js';
+import type { BlobId, SnapshotId } from '../domain/ids.js';
+import { FastCdc, gearTable } from '../chunker/fastcdc.js';
+import type { Repository } from '../repository/repository.js';
+import type { Snapshot, SnapshotSummary } from '../repository/snapshot.js';
+import { encodeTree, type Tree, type TreeNode } from '../repository/tree.js';
+import { WriteSession, type WriteSessionOptions } from '../repository/write-session.js';
+import type { BackupEvents } from './events.js';
+import type { FileChangeCache } from './file-cache.js';
+import { identityOf, saveFile, type FileSaverDeps } from './file-saver.js';
+import { findParent } from './parent.js';
+
+export interface BackupOptions {
+  readonly paths: readonly string[];
+  readonly exclude?: readonly string[];
+  readonly tags?: readonly string[];
+  readonly host?: string;
+  readonly events?: BackupEvents;
+  readonly fileCache?: FileChangeCache;
+  readonly session?: WriteSessionOptions;
+  /** Checked between files; when it returns true the backup stops without a snapshot. */
+  readonly shouldStop?: () => boolean;
+  /** "now" for the snapshot time (tests). */
+  readonly time?: Date;
+}
+
+export interface BackupResult {
+  readonly snapshotId: SnapshotId;
+  readonly snapshot: Snapshot;
+  readonly summary: SnapshotSummary;
+  /** Items that could not be read and are missing from the snapshot. */
+  readonly failures: readonly string[];
+  readonly warnings: number;
+}
+
+interface Counters {
+  filesNew: number;
+  filesChanged: number;
+  filesUnmodified: number;
+  dirs: number;
+  bytesRead: number;
+  totalFiles: number;
+  totalBytes: number;
+}
+
+export class BackupStoppedError extends Error {
+  constructor() {
+    super('backup stopped before completion; no snapshot was written');
+  }
+}
+
+export async function backup(repo: Repository, opts: BackupOptions): Promise<BackupResult> {
+  const started = Date.now();
+  const paths = normalizePaths(opts.paths);
+  for (const p of paths) {
+    await fs.lstat(p).catch((e: unknown) => {
+      throw new UsageError(`cannot back up ${p}: ${describeError(e)}`);
+    });
+  }
+  const host = opts.host ?? hostname();
+  const parent = await findParent(repo, host, paths);
+  const session = new WriteSession(repo, opts.session);
+  const run = new BackupRun(repo, session, opts);
+  const rootTree = await run.saveRoot(paths, parent ? await repo.readTree(parent.snapshot.tree) : undefined);
+  await session.flush();
+  const c = run.counters;
+  const summary: SnapshotSummary = {
+    filesNew: c.filesNew,
+    filesChanged: c.filesChanged,
+    filesUnmodified: c.filesUnmodified,
+    dirs: c.dirs,
+    bytesRead: c.bytesRead,
+    bytesAdded: session.stats.bytesStored,
+    totalFiles: c.totalFiles,
+    totalBytes: c.totalBytes,
+    durationMs: Date.now() - started,
+  };
+  const snapshot: Snapshot = {
+    version: 1,
+    time: (opts.time ?? new Date()).toISOString(),
+    host,
+    username: safeUser(),
+    paths,
+    tags: [...(opts.tags ?? [])],
+    tree: rootTree,
+    parent: parent?.id ?? null,
+    program: 'coffre 0.1.0',
+    summary,
+  };
+  const snapshotId = await repo.saveSnapshot(snapshot);
+  return { snapshotId, snapshot, summary, failures: run.failures, warnings: run.warnings };
+}
+
+/** Absolute, normalized, without duplicates or paths inside other given paths. */
+export function normalizePaths(input: readonly string[]): string[] {
+  if (input.length === 0) throw new UsageError('nothing to back up: give at least one path');
+  const abs = [...new Set(input.map((p) => path.resolve(p)))].sort();
+  return abs.filter((p) => !abs.some((q) => q !== p && (p.startsWith(q.endsWith('/') ? q : `${q}/`))));
+}
+
+class BackupRun {
+  readonly counters: Counters = { filesNew: 0, filesChanged: 0, filesUnmodified: 0, dirs: 0, bytesRead: 0, totalFiles: 0, totalBytes: 0 };
+  readonly failures: string[] = [];
+  warnings = 0;
+  private readonly deps: FileSaverDeps;
+  private readonly isExcluded: (p: string) => boolean;
+  private readonly events: BackupEvents;
+
+  constructor(
+    private readonly repo: Repository,
+    private readonly session: WriteSession,
+    private readonly opts: BackupOptions,
+  ) {
+    const ch = repo.config.chunker;
+    this.deps = {
+      session,
+      cdc: new FastCdc(gearTable(Buffer.from(ch.seed, 'hex')), ch),
+      minChunk: ch.minSize,
+      blobId: (raw) => repo.blobId(raw),
+    };
+    const patterns = opts.exclude ?? [];
+    const matcher = patterns.length ? picomatch([...patterns], { dot: true, basename: true }) : undefined;
+    this.isExcluded = matcher ? (p) => matcher(p) : () => false;
+    this.events = opts.events ?? {};
+  }
+
+  /** The root tree: the given paths with their ancestors down from "/". */
+  async saveRoot(paths: readonly string[], parentRoot: Tree | undefined): Promise<BlobId> {
+    return this.saveVirtualDir('/', paths, parentRoot);
+  }
+
+  private async saveVirtualDir(dir: string, targets: readonly string[], parent: Tree | undefined): Promise<BlobId> {
+    const byName = new Map<string, string[]>();
+    for (const t of targets) {
+      const rest = path.relative(dir, t);
+      const name = rest.split('/')[0]!;
+      byName.set(name, [...(byName.get(name) ?? []), t]);
+    }
+    const nodes: TreeNode[] = [];
+    for (const [name, below] of byName) {
+      const full = path.join(dir, name);
+      const parentNode = parent?.nodes.find((n) => n.name === name);
+      if (below.includes(full)) {
+        const node = await this.saveItem(full, name, parentNode);
+        if (node) nodes.push(node);
+        continue;
+      }
+      const st = await this.lstat(full);
+      if (!st) continue;
+      const parentSub = parentNode?.type === 'dir' && parentNode.subtree ? await this.repo.readTree(parentNode.subtree) : undefined;
+      const subtree = await this.saveVirtualDir(full, below, parentSub);
+      nodes.push({ ...baseNode(name, 'dir', st), subtree });
+    }
+    return this.saveTree(nodes);
+  }
+
+  private async saveDir(dir: string, parent: Tree | undefined): Promise<BlobId | undefined> {
+    let names: string[];
+    try {
+      names = await fs.readdir(dir);
+    } catch (e) {
+      this.fail(dir, e);
+      return undefined;
+    }
+    names.sort();
+    const parentByName = new Map(parent?.nodes.map((n) => [n.name, n]));
+    const nodes: TreeNode[] = [];
+    for (const name of names) {
+      const full = path.join(dir, name);
+      if (this.isExcluded(full)) continue;
+      const node = await this.saveItem(full, name, parentByName.get(name));
+      if (node) nodes.push(node);
+    }
+    return this.saveTree(nodes);
+  }
+
+  private async saveItem(full: string, name: string, parentNode: TreeNode | undefined): Promise<TreeNode | undefined> {
+    if (this.opts.shouldStop?.()) throw new BackupStoppedError();
+    const st = await this.lstat(full);
+    if (!st) return undefined;
+    if (st.isDirectory()) {
+      const parentSub = parentNode?.type === 'dir' && parentNode.subtree ? await this.repo.readTree(parentNode.subtree) : undefined;
+      const subtree = await this.saveDir(full, parentSub);
+      if (!subtree) return undefined;
+      this.counters.dirs++;
+      return { ...baseNode(name, 'dir', st), subtree };
+    }
+    if (st.isSymbolicLink()) {
+      try {
+        return { ...baseNode(name, 'symlink', st), target: await fs.readlink(full) };
+      } catch (e) {
+        this.fail(full, e);
+        return undefined;
+      }
+    }
+    if (st.isFile()) return this.saveRegularFile(full, name, st, parentNode);
+    this.warn(full, 'skipped: not a regular file, directory or symlink (socket, FIFO or device)');
+    return undefined;
+  }
+
+  private async saveRegularFile(full: string, name: string, st: BigIntStats, parentNode: TreeNode | undefined): Promise<TreeNode | undefined> {
+    const cache = this.opts.fileCache;
+    let content: readonly BlobId[] | undefined = cache?.lookup(full, identityOf(st));
+    let size = Number(st.size);
+    if (content && !content.every((id) => this.session.knows(id))) content = undefined;
+    if (!content) {
+      try {
+        const saved = await saveFile(full, this.deps);
+        content = saved.content;
+        size = saved.size;
+        this.counters.bytesRead += saved.bytesRead;
+        if (saved.changedWhileRead) this.warn(full, 'file changed while it was read; stored as last read');
+        else cache?.record(full, saved.identity, content);
+      } catch (e) {
+        this.fail(full, e);
+        return undefined;
+      }
+    }
+    this.classify(content, size, parentNode);
+    this.counters.totalFiles++;
+    this.counters.totalBytes += size;
+    this.events.progress?.({ filesDone: this.counters.totalFiles, bytesRead: this.counters.bytesRead, bytesNew: this.session.stats.bytesNew });
+    return { ...baseNode(name, 'file', st), size, content: [...content] };
+  }
+
+  private classify(content: readonly BlobId[], size: number, parentNode: TreeNode | undefined): void {
+    if (!parentNode || parentNode.type !== 'file') this.counters.filesNew++;
+    else if (parentNode.size === size && sameIds(parentNode.content ?? [], content)) this.counters.filesUnmodified++;
+    else this.counters.filesChanged++;
+  }
+
+  private async saveTree(nodes: TreeNode[]): Promise<BlobId> {
+    const bytes = encodeTree(nodes);
+    const id = this.repo.blobId(bytes);
+    await this.session.saveBlob('tree', id, bytes);
+    return id;
+  }
+
+  private async lstat(full: string): Promise<BigIntStats | undefined> {
+    try {
+      return await fs.lstat(full, { bigint: true });
+    } catch (e) {
+      this.fail(full, e);
+      return undefined;
+    }
+  }
+
+  private fail(p: string, e: unknown): void {
+    if (e instanceof BackupStoppedError) throw e;
+    this.failures.push(p);
+    this.events.itemFailed?.(p, describeError(e));
+  }
+
+  private warn(p: string, message: string): void {
+    this.warnings++;
+    this.events.warning?.(p, message);
+  }
+}
+
+function baseNode(name: string, type: TreeNode['type'], st: BigIntStats): TreeNode {
+  return { name, type, mode: Number(st.mode & 0o7777n), mtimeNs: st.mtimeNs.toString(), uid: Number(st.uid), gid: Number(st.gid) };
+}
+
+function sameIds(a: readonly BlobId[], b: readonly BlobId[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+function safeUser(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return '';
+  }
+}

@@ -1,0 +1,52 @@
+import type { Command } from 'commander';
+import { runBackup } from '../../app/backup.js';
+import { withRepository } from '../../app/repo.js';
+import { IncompleteError } from '../../domain/errors.js';
+import { formatBytes, formatDuration } from '../../ui/format.js';
+import { collect, repoOptions, type GlobalFlags } from '../options.js';
+import { printJson, println, warn } from '../output.js';
+
+interface BackupFlags {
+  exclude?: string[];
+  tag?: string[];
+  host?: string;
+  json?: boolean;
+}
+
+export function registerBackup(program: Command): void {
+  program
+    .command('backup')
+    .description('back up files and directories; prints the new snapshot id')
+    .argument('<path...>', 'files and directories to back up')
+    .option('-e, --exclude <glob>', 'leave out matching paths (a glob without "/" matches names)', collect)
+    .option('--tag <tag>', 'tag the snapshot', collect)
+    .option('--host <name>', 'host name recorded in the snapshot (default: this machine)')
+    .option('--json', 'print a JSON summary')
+    .action(async (paths: string[], opts: BackupFlags, cmd: Command) => {
+      const debug = cmd.optsWithGlobals<GlobalFlags>().debug;
+      const s = await withRepository(repoOptions(cmd), (repo) =>
+        runBackup(repo, {
+          paths,
+          exclude: opts.exclude,
+          tags: opts.tag,
+          host: opts.host,
+          events: {
+            // File names can be patient names: name them only with --debug, count them always.
+            itemFailed: (p, reason) => warn(debug ? `cannot read ${p}: ${reason}` : `cannot read an item: ${reason}`),
+            warning: (p, m) => debug && warn(`${p}: ${m}`),
+          },
+        }),
+      );
+      const { result: _result, ...summary } = s;
+      if (opts.json) printJson(summary);
+      else {
+        println(`snapshot ${s.snapshotId.slice(0, 8)} saved`);
+        println(`files: ${s.filesNew} new, ${s.filesChanged} changed, ${s.filesUnmodified} unmodified; ${s.dirs} directories`);
+        println(`read ${formatBytes(s.bytesRead)} of ${formatBytes(s.totalBytes)}, added ${formatBytes(s.bytesAdded)} to the repository in ${formatDuration(s.durationMs)}`);
+        if (s.warnings) println(`${s.warnings} warning(s) (run with --debug to see them)`);
+      }
+      if (s.failures.length) {
+        throw new IncompleteError(`snapshot ${s.snapshotId.slice(0, 8)} saved, but ${s.failures.length} item(s) could not be read`, s.failures);
+      }
+    });
+}

@@ -1,0 +1,70 @@
+import { Option, type Command } from 'commander';
+import { withRepository } from '../../app/repo.js';
+import { promptSecret, readSecretFile } from '../../app/secrets.js';
+import { KDF_PROFILES, parseKdfProfile } from '../../crypto/kdf.js';
+import { UsageError } from '../../domain/errors.js';
+import { listKeys, removeKey } from '../../repository/keys.js';
+import { keyFileKey } from '../../repository/layout.js';
+import { repoOptions } from '../options.js';
+import { printJson, println } from '../output.js';
+
+export function registerKey(program: Command): void {
+  const key = program.command('key').description('manage passphrases (key files)');
+  const kdf = () => new Option('--kdf <profile>', 'Argon2id cost of the new key file').choices(Object.keys(KDF_PROFILES)).default('moderate');
+
+  key
+    .command('list')
+    .description('list key files')
+    .option('--json', 'print JSON')
+    .action(async (opts: { json?: boolean }, cmd: Command) => {
+      const { keys, current } = await withRepository(repoOptions(cmd), async (repo) => ({ keys: await listKeys(repo.storage), current: repo.keyId }));
+      if (opts.json) return printJson(keys.map((k) => ({ ...k, current: k.id === current })));
+      for (const k of keys) println(`${k.id === current ? '*' : ' '} ${k.id.slice(0, 8)}  ${k.label.padEnd(9)} ${k.created.slice(0, 19)}  ${k.username}@${k.host}  ${k.kdf}`);
+    });
+
+  key
+    .command('add')
+    .description('add a passphrase')
+    .option('--new-password-file <file>', 'file holding the new passphrase (mode 0600); else asked on the terminal')
+    .option('--label <label>', 'what this key is for', 'admin')
+    .addOption(kdf())
+    .action(async (opts: { newPasswordFile?: string; label: string; kdf: string }, cmd: Command) => {
+      const id = await withRepository(repoOptions(cmd), async (repo) => {
+        const pw = await newPassword(opts.newPasswordFile);
+        return repo.addKey(pw, { profile: parseKdfProfile(opts.kdf), label: opts.label });
+      });
+      println(`added key ${id.slice(0, 8)}`);
+    });
+
+  key
+    .command('remove')
+    .description('remove a key file (not the one in use, not the last one)')
+    .argument('<id>', 'key id or unique prefix (see "key list")')
+    .action(async (ref: string, _opts: unknown, cmd: Command) => {
+      const id = await withRepository(repoOptions(cmd), (repo) => removeKey(repo.storage, ref, repo.keyId));
+      println(`removed key ${id.slice(0, 8)}`);
+    });
+
+  key
+    .command('passwd')
+    .description('change the passphrase: add a key file for the new one, then remove the current one')
+    .option('--new-password-file <file>', 'file holding the new passphrase (mode 0600)')
+    .addOption(kdf())
+    .action(async (opts: { newPasswordFile?: string; kdf: string }, cmd: Command) => {
+      const id = await withRepository(repoOptions(cmd), async (repo) => {
+        const label = (await listKeys(repo.storage)).find((k) => k.id === repo.keyId)?.label ?? 'admin';
+        const added = await repo.addKey(await newPassword(opts.newPasswordFile), { profile: parseKdfProfile(opts.kdf), label });
+        await repo.storage.delete(keyFileKey(repo.keyId));
+        return added;
+      });
+      println(`passphrase changed (key ${id.slice(0, 8)})`);
+    });
+}
+
+async function newPassword(file: string | undefined): Promise<Buffer> {
+  if (file) return readSecretFile(file, 'new passphrase');
+  if (!process.stdin.isTTY) throw new UsageError('no new passphrase', { hint: 'use --new-password-file FILE (mode 0600)' });
+  const pw = await promptSecret('New passphrase: ');
+  if (!pw.equals(await promptSecret('New passphrase again: '))) throw new UsageError('the passphrases do not match');
+  return pw;
+}

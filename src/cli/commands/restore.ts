@@ -1,0 +1,43 @@
+import type { Command } from 'commander';
+import { runRestore } from '../../app/restore.js';
+import { withRepository } from '../../app/repo.js';
+import { IncompleteError, UsageError } from '../../domain/errors.js';
+import { formatBytes, formatDuration, formatRate } from '../../ui/format.js';
+import { collect, repoOptions } from '../options.js';
+import { printJson, println, warn } from '../output.js';
+
+interface RestoreFlags {
+  target?: string;
+  include?: string[];
+  verify?: boolean;
+  overwrite?: boolean;
+  json?: boolean;
+}
+
+export function registerRestore(program: Command): void {
+  program
+    .command('restore')
+    .description('restore a snapshot under a target directory (paths recreated as backed up)')
+    .argument('<snapshot>', '"latest", a snapshot id or a unique prefix')
+    .option('-t, --target <dir>', 'directory to restore into')
+    .option('-i, --include <path>', 'restore only this path of the snapshot (repeatable)', collect)
+    .option('--verify', 're-read every restored file and check it against the snapshot')
+    .option('--overwrite', 'replace existing files that differ')
+    .option('--json', 'print a JSON summary')
+    .action(async (ref: string, opts: RestoreFlags, cmd: Command) => {
+      if (!opts.target) throw new UsageError('restore needs --target DIR');
+      const r = await withRepository(repoOptions(cmd), (repo) =>
+        runRestore(repo, { snapshot: ref, target: opts.target!, include: opts.include, verify: opts.verify, overwrite: opts.overwrite }),
+      );
+      if (opts.json) printJson(r);
+      else {
+        println(`restored snapshot ${r.snapshotId.slice(0, 8)} to ${opts.target}: ${r.files} file(s), ${r.dirs} dir(s), ${r.symlinks} link(s)`);
+        println(`${formatBytes(r.bytes)} in ${formatDuration(r.durationMs)} (${formatRate(r.bytes, r.durationMs)})${r.skipped ? `, ${r.skipped} already restored` : ''}`);
+        if (opts.verify) println(`verified: ${r.verifiedFiles} file(s) identical to the snapshot`);
+      }
+      if (r.failures.length) {
+        for (const f of r.failures) warn(`not restored: ${f.path}: ${f.reason}`);
+        throw new IncompleteError(`${r.failures.length} item(s) could not be restored`, r.failures.map((f) => f.path));
+      }
+    });
+}

@@ -1,0 +1,38 @@
+/**
+ * Options shared by the commands (see ../shared/CLI.md for the names admins rely on).
+ * @module
+ */
+import { Option, type Command } from 'commander';
+import type { RepoOptions } from '../app/repo.js';
+
+export interface GlobalFlags {
+  repo?: string;
+  passwordFile?: string;
+  stateDir?: string;
+  debug?: boolean;
+  workers?: string;
+}
+
+export function addGlobalOptions(program: Command): Command {
+  return program
+    .option('-r, --repo <location>', 'repository: a directory or s3:http(s)://host[:port]/bucket[/prefix] (env COFFRE_REPOSITORY)')
+    .option('--password-file <file>', 'file holding the passphrase, mode 0600 (env COFFRE_PASSWORD_FILE)')
+    .option('--state-dir <dir>', 'local state: catalog and locks (env COFFRE_STATE_DIR)')
+    .addOption(new Option('--workers <n>', 'worker threads for compression and encryption (default: one per core)').hideHelp())
+    .option('--debug', 'show stack traces and file names in logs');
+}
+
+export function repoOptions(cmd: Command, extra: Partial<RepoOptions> = {}): RepoOptions {
+  const g = cmd.optsWithGlobals<GlobalFlags>();
+  return {
+    repo: g.repo,
+    passwordFile: g.passwordFile,
+    stateDir: g.stateDir,
+    workers: g.workers !== undefined ? Number(g.workers) : undefined,
+    ...extra,
+  };
+}
+
+export function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}

@@ -1,0 +1,49 @@
+/**
+ * XChaCha20-Poly1305 (libsodium's IETF construction, 192-bit random nonces), the only
+ * cipher Coffre uses for data. Sealed form: nonce (24 B) ‖ ciphertext ‖ tag (16 B).
+ * Random nonces are safe at this size, so no counter state has to be kept or reserved
+ * between concurrent writers (borg 1.x's weakness).
+ * @module
+ */
+import sodium from 'sodium-native';
+
+export const KEY_BYTES = sodium.crypto_aead_xchacha20poly1305_ietf_KEYBYTES;
+export const NONCE_BYTES = sodium.crypto_aead_xchacha20poly1305_ietf_NPUBBYTES;
+export const TAG_BYTES = sodium.crypto_aead_xchacha20poly1305_ietf_ABYTES;
+/** Bytes a sealed message adds to its plaintext. */
+export const SEAL_OVERHEAD = NONCE_BYTES + TAG_BYTES;
+
+/** Authentication failed: wrong key, wrong associated data, or altered bytes. */
+export class AuthenticationError extends Error {
+  constructor() {
+    super('authentication failed');
+    this.name = 'AuthenticationError';
+  }
+}
+
+export function randomBytes(n: number): Buffer {
+  const b = Buffer.alloc(n);
+  sodium.randombytes_buf(b);
+  return b;
+}
+
+/** Seals `plain` into a fresh buffer; `prefix` extra zero bytes are reserved in front of the nonce. */
+export function seal(key: Uint8Array, plain: Uint8Array, aad: Uint8Array, prefix = 0): Buffer {
+  const out = Buffer.allocUnsafe(prefix + NONCE_BYTES + plain.length + TAG_BYTES);
+  const nonce = out.subarray(prefix, prefix + NONCE_BYTES);
+  sodium.randombytes_buf(nonce);
+  sodium.crypto_aead_xchacha20poly1305_ietf_encrypt(out.subarray(prefix + NONCE_BYTES), plain, aad, null, nonce, key);
+  return out;
+}
+
+export function open(key: Uint8Array, sealed: Uint8Array, aad: Uint8Array): Buffer {
+  if (sealed.length < SEAL_OVERHEAD) throw new AuthenticationError();
+  const nonce = sealed.subarray(0, NONCE_BYTES);
+  const plain = Buffer.allocUnsafe(sealed.length - SEAL_OVERHEAD);
+  try {
+    sodium.crypto_aead_xchacha20poly1305_ietf_decrypt(plain, null, sealed.subarray(NONCE_BYTES), aad, nonce, key);
+  } catch {
+    throw new AuthenticationError();
+  }
+  return plain;
+}

@@ -1,0 +1,42 @@
+/**
+ * Listing and removing key files. Removing is an admin act (never part of a backup):
+ * it refuses to remove the key in use or the last one.
+ * @module
+ */
+import { UsageError } from '../domain/errors.js';
+import { isHexId, type KeyId } from '../domain/ids.js';
+import { listAll, type Storage } from '../storage/storage.js';
+import { parseKeyFile } from './keyfile.js';
+import { idOfKey, keyFileKey, KEYS_PREFIX } from './layout.js';
+
+export interface KeyInfo {
+  readonly id: KeyId;
+  readonly label: string;
+  readonly created: string;
+  readonly host: string;
+  readonly username: string;
+  readonly kdf: string;
+}
+
+export async function listKeys(storage: Storage): Promise<KeyInfo[]> {
+  const out: KeyInfo[] = [];
+  for (const o of await listAll(storage, KEYS_PREFIX)) {
+    const id = idOfKey(o.key);
+    if (!isHexId(id)) continue;
+    const f = parseKeyFile(await storage.get(o.key), o.key);
+    const mib = Math.round(f.kdf.memLimit / 1048576);
+    out.push({ id: id as KeyId, label: f.label, created: f.created, host: f.host, username: f.username, kdf: `argon2id ops=${f.kdf.opsLimit} mem=${mib}MiB` });
+  }
+  return out.sort((a, b) => a.created.localeCompare(b.created));
+}
+
+export async function removeKey(storage: Storage, ref: string, inUse: KeyId): Promise<KeyId> {
+  const keys = await listKeys(storage);
+  const matches = keys.filter((k) => k.id.startsWith(ref));
+  if (ref.length < 4 || matches.length !== 1) throw new UsageError(`no unique key file matches "${ref}"`);
+  const id = matches[0]!.id;
+  if (id === inUse) throw new UsageError(`key ${id.slice(0, 8)} is the one in use; open the repository with another passphrase to remove it`);
+  if (keys.length < 2) throw new UsageError('refusing to remove the last key file');
+  await storage.delete(keyFileKey(id));
+  return id;
+}

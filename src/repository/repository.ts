@@ -1,0 +1,298 @@
+/**
+ * An open repository: its config and master keys, and every typed read and write of the
+ * format, each verified (DESIGN invariant 3). What to write when is decided by callers
+ * through WriteSession (packs, then index) and `saveSnapshot` (last).
+ * @module
+ */
+import { createHash } from 'node:crypto';
+import { IntegrityError, isStorageError, RepositoryNotFoundError, UsageError, WrongPasswordError } from '../domain/errors.js';
+import { idFromBytes, isHexId, type BlobId, type IndexId, type KeyId, type PackId, type SnapshotId } from '../domain/ids.js';
+import { keyedId } from '../crypto/blob-id.js';
+import type { PutOptions, Storage } from '../storage/storage.js';
+import { CodecPool } from '../workers/codec.js';
+import type { BlobType } from './blob-codec.js';
+import { MemoryBlobIndex, type BlobIndex, type IndexedBlob } from './blob-index.js';
+import { decodeConfig, type RepoConfig } from './config.js';
+import { openEnvelope, sealEnvelope } from './envelope.js';
+import { decodeIndex, encodeIndex, type IndexContent } from './index-file.js';
+import { createKeyFile, parseKeyFile, unlockKeyFile, type MasterKeys } from './keyfile.js';
+import type { KdfProfile } from '../crypto/kdf.js';
+import { CONFIG_KEY, idOfKey, INDEX_PREFIX, indexKey, keyFileKey, KEYS_PREFIX, packKey, SNAPSHOTS_PREFIX, snapshotKey } from './layout.js';
+import { decodePackHeader, headerLengthFromTrailer, PACK_TRAILER_BYTES, type PackBuilder, type PackEntry } from './pack.js';
+import { decodeSnapshot, encodeSnapshot, type Snapshot } from './snapshot.js';
+import { decodeTree, type Tree } from './tree.js';
+
+export interface OpenOptions {
+  /** Where the blob index lives; an in-memory one if not given. */
+  readonly index?: BlobIndex;
+  /** Worker threads for sealing/opening blobs (default: one per core; 0 = inline). */
+  readonly workers?: number;
+}
+
+export interface SnapshotEntry {
+  readonly id: SnapshotId;
+  readonly snapshot: Snapshot;
+}
+
+/** Index objects are fetched this many at a time when loading the index. */
+const INDEX_FETCH_CONCURRENCY = 8;
+
+export class Repository {
+  private readonly treeCache = new Map<BlobId, Tree>();
+  private codecPool: CodecPool | undefined;
+
+  private constructor(
+    readonly storage: Storage,
+    readonly config: RepoConfig,
+    private readonly keys: MasterKeys,
+    /** The key file that opened the repository. */
+    readonly keyId: KeyId,
+    readonly index: BlobIndex,
+    private readonly workers: number | undefined,
+  ) {}
+
+  static async open(storage: Storage, password: Uint8Array, opts: OpenOptions = {}): Promise<Repository> {
+    const configBytes = await storage.get(CONFIG_KEY).catch((e: unknown) => {
+      if (isStorageError(e, 'not-found')) {
+        throw new RepositoryNotFoundError(`no repository at ${storage.location}`, { hint: 'create one with "coffre init"' });
+      }
+      throw e;
+    });
+    const { keys, keyId, repositoryId } = await unlock(storage, password);
+    const config = decodeConfig(openEnvelope('config', configBytes, keys.dataKey, CONFIG_KEY), CONFIG_KEY);
+    if (config.id !== repositoryId) {
+      throw new IntegrityError(CONFIG_KEY, `key file ${keyId.slice(0, 8)} belongs to another repository than ${CONFIG_KEY}`);
+    }
+    return new Repository(storage, config, keys, keyId, opts.index ?? new MemoryBlobIndex(), opts.workers);
+  }
+
+  /** The blob codec's worker pool, started on first use. */
+  get codec(): CodecPool {
+    this.codecPool ??= new CodecPool(this.keys, this.config.compression.level, this.workers);
+    return this.codecPool;
+  }
+
+  async close(): Promise<void> {
+    await this.codecPool?.close();
+    this.codecPool = undefined;
+  }
+
+  blobId(raw: Uint8Array): BlobId {
+    return idFromBytes<BlobId>(keyedId(this.keys.idKey, raw));
+  }
+
+  /** Options for every new object: Object Lock retention when the repository uses it. */
+  putOptions(now = Date.now()): PutOptions {
+    const lock = this.config.objectLock;
+    if (!lock) return {};
+    return { retention: { mode: lock.mode, until: new Date(now + lock.days * 86_400_000) } };
+  }
+
+  // ---- index -------------------------------------------------------------------------
+
+  /**
+   * Merges every index object not merged yet into the blob index. If an index object the
+   * blob index knows has disappeared (a prune elsewhere), it is rebuilt from scratch.
+   */
+  async loadIndex(onProgress?: (done: number, total: number) => void): Promise<void> {
+    const present = new Set<IndexId>();
+    for await (const o of this.storage.list(INDEX_PREFIX)) {
+      const id = idOfKey(o.key);
+      if (isHexId(id)) present.add(id as IndexId);
+    }
+    const merged = this.index.mergedIndexes();
+    if ([...merged].some((id) => !present.has(id))) this.index.clear();
+    const todo = [...present].filter((id) => !this.index.mergedIndexes().has(id));
+    let done = 0;
+    await forEachLimited(todo, INDEX_FETCH_CONCURRENCY, async (id) => {
+      const content = await this.readIndex(id);
+      this.index.addPacks(content.packs, id);
+      onProgress?.(++done, todo.length);
+    });
+  }
+
+  async readIndex(id: IndexId): Promise<IndexContent> {
+    const key = indexKey(id);
+    const bytes = await this.storage.get(key);
+    checkName(key, id, bytes);
+    return decodeIndex(openEnvelope('index', bytes, this.keys.dataKey, key), key);
+  }
+
+  async listIndexIds(): Promise<IndexId[]> {
+    const ids: IndexId[] = [];
+    for await (const o of this.storage.list(INDEX_PREFIX)) if (isHexId(idOfKey(o.key))) ids.push(idOfKey(o.key) as IndexId);
+    return ids;
+  }
+
+  async saveIndex(content: IndexContent): Promise<IndexId> {
+    const bytes = sealEnvelope('index', encodeIndex(content), this.keys.dataKey, this.config.compression);
+    const id = sha256Id<IndexId>(bytes);
+    await this.putNew(indexKey(id), bytes);
+    return id;
+  }
+
+  // ---- packs and blobs ---------------------------------------------------------------
+
+  /** Seals the header of a filled pack; the result is ready for `savePack`. */
+  finishPack(builder: PackBuilder): { id: PackId; bytes: Buffer; entries: PackEntry[] } {
+    return builder.finish(this.keys.dataKey);
+  }
+
+  async savePack(id: PackId, bytes: Uint8Array): Promise<void> {
+    await this.putNew(packKey(id), bytes);
+  }
+
+  /** Reads and authenticates a pack header; the pack's size is looked up when not given. */
+  async readPackHeader(id: PackId, size?: number): Promise<PackEntry[]> {
+    const key = packKey(id);
+    const total = size ?? (await this.storage.stat(key)).size;
+    if (total < PACK_TRAILER_BYTES) throw new IntegrityError(key, `${key}: truncated pack (${total} bytes)`);
+    // One read usually covers trailer and header (a 4 KiB-aligned header for up to ~90 blobs).
+    const guess = Math.min(total, 16 * 1024);
+    let tail = await this.storage.getRange(key, total - guess, guess);
+    const headerLen = headerLengthFromTrailer(tail, total, key);
+    if (headerLen + PACK_TRAILER_BYTES > guess) {
+      tail = await this.storage.getRange(key, total - PACK_TRAILER_BYTES - headerLen, headerLen + PACK_TRAILER_BYTES);
+    }
+    const sealedHeader = tail.subarray(tail.length - PACK_TRAILER_BYTES - headerLen, tail.length - PACK_TRAILER_BYTES);
+    return decodePackHeader(sealedHeader, total, this.keys.dataKey, key);
+  }
+
+  /** Parses the header at the end of a whole pack's bytes. */
+  packHeaderFromBytes(id: PackId, bytes: Buffer): PackEntry[] {
+    const key = packKey(id);
+    const headerLen = headerLengthFromTrailer(bytes, bytes.length, key);
+    const end = bytes.length - PACK_TRAILER_BYTES;
+    return decodePackHeader(bytes.subarray(end - headerLen, end), bytes.length, this.keys.dataKey, key);
+  }
+
+  /** Opens one sealed blob already fetched from its pack. */
+  openBlob(b: IndexedBlob, sealed: Uint8Array): Promise<Buffer> {
+    return this.codec.open(b.type, b.id, sealed, b.rawLength, packKey(b.packId));
+  }
+
+  async readBlob(type: BlobType, id: BlobId): Promise<Buffer> {
+    const b = this.index.lookup(id);
+    if (!b || b.type !== type) {
+      throw new IntegrityError(`blob ${id}`, `${type} blob ${id.slice(0, 8)} is not in the repository index`);
+    }
+    const sealed = await this.storage.getRange(packKey(b.packId), b.offset, b.length);
+    return this.openBlob(b, sealed);
+  }
+
+  async readTree(id: BlobId): Promise<Tree> {
+    const cached = this.treeCache.get(id);
+    if (cached) return cached;
+    const tree = decodeTree(await this.readBlob('tree', id), `tree ${id}`);
+    if (this.treeCache.size >= 4096) this.treeCache.delete(this.treeCache.keys().next().value!);
+    this.treeCache.set(id, tree);
+    return tree;
+  }
+
+  // ---- snapshots ---------------------------------------------------------------------
+
+  /** The commit point of a backup: call only once everything it references is stored. */
+  async saveSnapshot(s: Snapshot): Promise<SnapshotId> {
+    const bytes = sealEnvelope('snapshot', encodeSnapshot(s), this.keys.dataKey, this.config.compression);
+    const id = sha256Id<SnapshotId>(bytes);
+    await this.putNew(snapshotKey(id), bytes);
+    return id;
+  }
+
+  async readSnapshot(id: SnapshotId): Promise<Snapshot> {
+    const key = snapshotKey(id);
+    const bytes = await this.storage.get(key);
+    checkName(key, id, bytes);
+    return decodeSnapshot(openEnvelope('snapshot', bytes, this.keys.dataKey, key), key);
+  }
+
+  async listSnapshotIds(): Promise<SnapshotId[]> {
+    const ids: SnapshotId[] = [];
+    for await (const o of this.storage.list(SNAPSHOTS_PREFIX)) if (isHexId(idOfKey(o.key))) ids.push(idOfKey(o.key) as SnapshotId);
+    return ids;
+  }
+
+  /** Every snapshot, oldest first. */
+  async snapshots(): Promise<SnapshotEntry[]> {
+    const ids = await this.listSnapshotIds();
+    const out: SnapshotEntry[] = [];
+    await forEachLimited(ids, INDEX_FETCH_CONCURRENCY, async (id) => {
+      out.push({ id, snapshot: await this.readSnapshot(id) });
+    });
+    return out.sort((a, b) => a.snapshot.time.localeCompare(b.snapshot.time) || a.id.localeCompare(b.id));
+  }
+
+  /** Resolves "latest", a full id or a unique id prefix (at least 4 hex characters). */
+  async findSnapshot(ref: string): Promise<SnapshotEntry> {
+    if (ref === 'latest') {
+      const all = await this.snapshots();
+      const last = all[all.length - 1];
+      if (!last) throw new UsageError(`no snapshot in ${this.storage.location}`);
+      return last;
+    }
+    if (!/^[0-9a-f]{4,64}$/.test(ref)) throw new UsageError(`invalid snapshot id "${ref}"`);
+    const matches = (await this.listSnapshotIds()).filter((id) => id.startsWith(ref));
+    if (matches.length === 0) throw new UsageError(`no snapshot ${ref} in ${this.storage.location}`);
+    if (matches.length > 1) throw new UsageError(`snapshot id prefix ${ref} is ambiguous (${matches.length} matches)`);
+    const id = matches[0]!;
+    return { id, snapshot: await this.readSnapshot(id) };
+  }
+
+  // ---- keys ---------------------------------------------------------------------------
+
+  /** Adds a key file wrapping the same master keys under another passphrase. */
+  async addKey(password: Uint8Array, opts: { profile: KdfProfile; label: string }): Promise<KeyId> {
+    const { id, bytes } = await createKeyFile(this.keys, password, this.config.id, opts);
+    await this.putNew(keyFileKey(id), bytes);
+    return id;
+  }
+
+  // ---- shared -------------------------------------------------------------------------
+
+  /**
+   * Writes a content-addressed object. An existing object of that name has these very
+   * bytes (the name is their hash), so "already exists" is success: this is what lets a
+   * resumed backup re-send a pack without harm.
+   */
+  private async putNew(key: string, bytes: Uint8Array): Promise<void> {
+    try {
+      await this.storage.put(key, bytes, this.putOptions());
+    } catch (e) {
+      if (!isStorageError(e, 'already-exists')) throw e;
+    }
+  }
+}
+
+async function unlock(storage: Storage, password: Uint8Array): Promise<{ keys: MasterKeys; keyId: KeyId; repositoryId: string }> {
+  let tried = 0;
+  for await (const o of storage.list(KEYS_PREFIX)) {
+    const id = idOfKey(o.key);
+    if (!isHexId(id)) continue;
+    tried++;
+    const file = parseKeyFile(await storage.get(o.key), o.key);
+    const keys = await unlockKeyFile(file, password);
+    if (keys) return { keys, keyId: id as KeyId, repositoryId: file.repositoryId };
+  }
+  if (tried === 0) throw new RepositoryNotFoundError(`no key files in ${storage.location}/keys`);
+  throw new WrongPasswordError(`wrong passphrase: it opens none of the ${tried} key file(s) of ${storage.location}`);
+}
+
+function sha256Id<T extends IndexId | SnapshotId | PackId | KeyId>(bytes: Uint8Array): T {
+  return idFromBytes<T>(createHash('sha256').update(bytes).digest());
+}
+
+/** An object whose bytes do not hash to its name was altered or truncated in storage. */
+export function checkName(key: string, id: string, bytes: Uint8Array): void {
+  if (createHash('sha256').update(bytes).digest('hex') !== id) {
+    throw new IntegrityError(key, `${key}: content does not match its name (damaged or truncated, ${bytes.length} bytes)`);
+  }
+}
+
+/** Runs `fn` over `items` with at most `limit` running at once; fails on the first error. */
+export async function forEachLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const runners = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) await fn(items[next++]!);
+  });
+  await Promise.all(runners);
+}

@@ -1,0 +1,143 @@
+/**
+ * Writing blobs: deduplicate against the index, seal in worker threads, gather into packs
+ * (data and trees apart), upload packs a few at a time, and record them in index objects
+ * once they are stored. Everything is bounded: a caller of `saveBlob` waits while too many
+ * blobs are being sealed or too many packs are waiting for upload, so memory stays flat
+ * whatever the size of the input.
+ *
+ * Write order (DESIGN invariants 1 and 5): a pack is listed in an index object only after
+ * it is stored; an index object is written every `indexEvery` packs and at `flush`, so a
+ * killed backup leaves at most a few unindexed packs, which the next run can adopt.
+ * @module
+ */
+import type { BlobId, IndexId } from '../domain/ids.js';
+import type { BlobType } from './blob-codec.js';
+import type { IndexedPack } from './index-file.js';
+import { PackBuilder } from './pack.js';
+import type { Repository } from './repository.js';
+
+export interface WriteSessionOptions {
+  /** Packs uploaded in parallel (default 4). */
+  readonly uploadConcurrency?: number;
+  /** Write an index object after this many stored packs (default 16). */
+  readonly indexEvery?: number;
+  /** Called once a pack is durably stored (the catalog records it for crash resume). */
+  readonly onPackStored?: (pack: IndexedPack) => void;
+}
+
+export interface WriteStats {
+  blobsNew: number;
+  /** plaintext bytes of new blobs */
+  bytesNew: number;
+  /** bytes of the packs uploaded (sealed, compressed, padded) */
+  bytesStored: number;
+  packsStored: number;
+  indexesStored: number;
+}
+
+export class WriteSession {
+  readonly stats: WriteStats = { blobsNew: 0, bytesNew: 0, bytesStored: 0, packsStored: 0, indexesStored: 0 };
+  /** Blobs accepted by this session but not yet in a stored pack. */
+  private readonly pending = new Set<BlobId>();
+  private readonly packers: Record<BlobType, PackBuilder> = { data: new PackBuilder(), tree: new PackBuilder() };
+  private readonly sealing = new Set<Promise<void>>();
+  private readonly uploads = new Set<Promise<void>>();
+  private unindexed: IndexedPack[] = [];
+  private readonly indexIds: IndexId[] = [];
+  private failure: unknown;
+  private readonly uploadConcurrency: number;
+  private readonly indexEvery: number;
+
+  constructor(
+    private readonly repo: Repository,
+    private readonly opts: WriteSessionOptions = {},
+  ) {
+    this.uploadConcurrency = opts.uploadConcurrency ?? 4;
+    this.indexEvery = opts.indexEvery ?? 16;
+  }
+
+  /** True if the blob is stored or already on its way. */
+  knows(id: BlobId): boolean {
+    return this.pending.has(id) || this.repo.index.lookup(id) !== undefined;
+  }
+
+  /**
+   * Accepts a blob; returns whether it was new. Resolves when the pipeline has room for
+   * more, not when the blob is stored — `flush` waits for that. `raw` may be moved to a
+   * worker thread: do not use it afterwards.
+   */
+  async saveBlob(type: BlobType, id: BlobId, raw: Uint8Array): Promise<boolean> {
+    this.throwIfFailed();
+    if (this.knows(id)) return false;
+    this.pending.add(id);
+    this.stats.blobsNew++;
+    this.stats.bytesNew += raw.length;
+    const rawLength = raw.length;
+    const task = this.repo.codec
+      .seal(type, id, raw)
+      .then((sealed) => this.addToPack(type, id, sealed, rawLength))
+      .catch((e: unknown) => this.fail(e))
+      .finally(() => this.sealing.delete(task));
+    this.sealing.add(task);
+    while (this.sealing.size >= Math.max(4, this.repo.codec.threads * 3) || this.uploads.size > this.uploadConcurrency) {
+      await Promise.race([...this.sealing, ...this.uploads]);
+      this.throwIfFailed();
+    }
+    return true;
+  }
+
+  /** Stores everything accepted so far, then the index objects for it. */
+  async flush(): Promise<readonly IndexId[]> {
+    while (this.sealing.size > 0) await Promise.all([...this.sealing]);
+    this.throwIfFailed();
+    for (const type of ['data', 'tree'] as const) if (this.packers[type].count > 0) this.startUpload(type);
+    while (this.uploads.size > 0) await Promise.all([...this.uploads]);
+    this.throwIfFailed();
+    await this.writeIndex();
+    return this.indexIds;
+  }
+
+  private addToPack(type: BlobType, id: BlobId, sealed: Buffer, rawLength: number): void {
+    const packer = this.packers[type];
+    packer.add(type, id, sealed, rawLength);
+    if (packer.size >= this.repo.config.packSize) this.startUpload(type);
+  }
+
+  private startUpload(type: BlobType): void {
+    const packer = this.packers[type];
+    this.packers[type] = new PackBuilder();
+    const { id, bytes, entries } = this.repo.finishPack(packer);
+    const pack: IndexedPack = { packId: id, size: bytes.length, blobs: entries };
+    const task = this.repo
+      .savePack(id, bytes)
+      .then(async () => {
+        this.repo.index.addPacks([pack]);
+        for (const b of entries) this.pending.delete(b.id);
+        this.stats.packsStored++;
+        this.stats.bytesStored += bytes.length;
+        this.opts.onPackStored?.(pack);
+        this.unindexed.push(pack);
+        if (this.unindexed.length >= this.indexEvery) await this.writeIndex();
+      })
+      .catch((e: unknown) => this.fail(e))
+      .finally(() => this.uploads.delete(task));
+    this.uploads.add(task);
+  }
+
+  private async writeIndex(): Promise<void> {
+    if (this.unindexed.length === 0) return;
+    const packs = this.unindexed;
+    this.unindexed = [];
+    const id = await this.repo.saveIndex({ supersedes: [], packs });
+    this.indexIds.push(id);
+    this.stats.indexesStored++;
+  }
+
+  private fail(e: unknown): void {
+    this.failure ??= e;
+  }
+
+  private throwIfFailed(): void {
+    if (this.failure !== undefined) throw this.failure;
+  }
+}
