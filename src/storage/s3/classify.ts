@@ -68,7 +68,8 @@ export function classifyS3Error(e: unknown, target: string, secrets: readonly st
   const status = err.$metadata?.httpStatusCode;
   const name = err.name ?? '';
   const [kind, reason] = decide(err, name, status);
-  const tag = status !== undefined && status !== 200 ? `${codeOf(name, status)}, HTTP ${status}` : codeOf(name, status);
+  const code = err.code !== undefined && /^E[A-Z_]+$/.test(err.code) ? err.code : codeOf(name, status);
+  const tag = status !== undefined && status !== 200 ? `${code}, HTTP ${status}` : code;
   const message = scrub(`${target}: ${reason} (${tag})`, secrets);
   return new StorageError(kind, message, { cause: e });
 }

@@ -46,11 +46,13 @@ export function parseS3Location(location: string): S3Location {
     });
   }
   if (url.search || url.hash) throw bad(location, 'query strings and fragments are not allowed');
-  const parts = decodeURIComponent(url.pathname).split('/').filter((p) => p !== '');
+  // URL() resolves "a/../b" silently, which would change the bucket: look at the raw path.
+  const rawPath = decode(location, location.slice(SCHEME.length).replace(/^[a-z]+:\/\/[^/]*/i, ''));
+  if (rawPath.split('/').some((p) => p === '.' || p === '..')) throw bad(location, 'the path must not contain "." or ".."');
+  const parts = decode(location, url.pathname).split('/').filter((p) => p !== '');
   const [bucket, ...prefixParts] = parts;
   if (bucket === undefined) throw bad(location, 'the bucket name is missing');
   if (!BUCKET_NAME.test(bucket)) throw bad(location, `"${bucket}" is not a valid bucket name`);
-  if (prefixParts.some((p) => p === '.' || p === '..')) throw bad(location, 'the prefix must not contain "." or ".."');
 
   const hostname = url.hostname.toLowerCase();
   const isAws = hostname.endsWith('.amazonaws.com');
@@ -74,6 +76,14 @@ export function formatS3Location(loc: S3Location): string {
 function awsRegionOf(hostname: string): string | undefined {
   const m = /(?:^|\.)s3[.-](?:dualstack\.)?([a-z]{2}(?:-gov)?-[a-z]+-\d)\.amazonaws\.com$/.exec(hostname);
   return m?.[1];
+}
+
+function decode(location: string, text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    throw bad(location, 'malformed %-escape in the path');
+  }
 }
 
 function bad(location: string, why: string): UsageError {
