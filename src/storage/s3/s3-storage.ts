@@ -141,7 +141,13 @@ export class S3Storage implements Storage {
           ...lock,
         }),
       ),
-    );
+    ).catch((e: unknown) => {
+      // RGW answers a retention put on a bucket without Object Lock with a bare 400 InvalidRequest.
+      if (opts.retention && e instanceof StorageError && errorName(e.cause) === 'InvalidRequest') {
+        throw new StorageError('other', `${this.target(full)}: the bucket does not have Object Lock enabled (InvalidRequest, HTTP 400)`, { cause: e });
+      }
+      throw e;
+    });
     checkEtag(out.ETag, md5.toString('hex'), this.target(full));
   }
 
