@@ -21,7 +21,7 @@ export async function initRepo(req: InitRequest): Promise<InitResult & { locatio
   if ((req.objectLockMode === undefined) !== (req.objectLockDays === undefined)) {
     throw new UsageError('--object-lock-mode and --object-lock-days go together');
   }
-  const storage = await openStorage(location);
+  const storage = await openStorage(location, req.storage);
   try {
     const password = await getPassword(req.passwordFile, { confirm: true });
     const objectLock = req.objectLockMode ? { mode: req.objectLockMode, days: req.objectLockDays! } : undefined;

@@ -6,7 +6,7 @@
  */
 import { UsageError } from '../domain/errors.js';
 import { Repository } from '../repository/repository.js';
-import { LocalStorage } from '../storage/local.js';
+import { openStorage as openBackend, type OpenStorageOptions } from '../storage/open-storage.js';
 import type { Storage } from '../storage/storage.js';
 import { getPassword } from './secrets.js';
 
@@ -19,6 +19,8 @@ export interface RepoOptions {
   readonly workers?: number;
   /** open storage so that every write is refused (drills, checks) */
   readonly readOnly?: boolean;
+  /** S3 credentials files, region, limits (from the agent config) */
+  readonly storage?: OpenStorageOptions;
 }
 
 export function repositoryLocation(opts: RepoOptions): string {
@@ -27,14 +29,13 @@ export function repositoryLocation(opts: RepoOptions): string {
   return loc;
 }
 
-export async function openStorage(location: string, _opts: { readOnly?: boolean } = {}): Promise<Storage> {
-  if (location.startsWith('s3:')) throw new UsageError('S3 repositories are not supported by this build yet');
-  return new LocalStorage(location);
+export function openStorage(location: string, opts: OpenStorageOptions = {}): Promise<Storage> {
+  return openBackend(location, opts);
 }
 
 /** Opens and unlocks the repository and loads its index. */
 export async function openRepository(opts: RepoOptions): Promise<Repository> {
-  const storage = await openStorage(repositoryLocation(opts), { readOnly: opts.readOnly });
+  const storage = await openStorage(repositoryLocation(opts), { ...opts.storage, readOnly: opts.readOnly });
   const password = await getPassword(opts.passwordFile);
   try {
     const repo = await Repository.open(storage, password, { workers: opts.workers });

@@ -48,7 +48,7 @@ export async function initRepository(storage: Storage, password: Uint8Array, opt
   );
   if (exists) throw new UsageError(`a repository already exists at ${storage.location}`);
   if (opts.objectLock) {
-    const lock = await (storage as { objectLock?: () => Promise<{ enabled: boolean }> }).objectLock?.();
+    const lock = await storage.objectLock?.();
     if (!lock?.enabled) {
       throw new UsageError(`Object Lock is not enabled on ${storage.location}`, {
         hint: 'create the bucket with Object Lock enabled (it cannot be turned on later on most providers)',

@@ -16,6 +16,10 @@ import type { IndexedPack } from './index-file.js';
 import { PackBuilder } from './pack.js';
 import type { Repository } from './repository.js';
 
+/** Plaintext bytes allowed in the sealing stage at once. */
+const SEAL_BUDGET = 32 * 1024 * 1024;
+const MAX_SEALING = 256;
+
 export interface WriteSessionOptions {
   /** Packs uploaded in parallel (default 4). */
   readonly uploadConcurrency?: number;
@@ -41,6 +45,7 @@ export class WriteSession {
   private readonly pending = new Set<BlobId>();
   private readonly packers: Record<BlobType, PackBuilder> = { data: new PackBuilder(), tree: new PackBuilder() };
   private readonly sealing = new Set<Promise<void>>();
+  private sealingBytes = 0;
   private readonly uploads = new Set<Promise<void>>();
   private unindexed: IndexedPack[] = [];
   private readonly indexIds: IndexId[] = [];
@@ -73,13 +78,19 @@ export class WriteSession {
     this.stats.blobsNew++;
     this.stats.bytesNew += raw.length;
     const rawLength = raw.length;
+    this.sealingBytes += rawLength;
     const task = this.repo.codec
       .seal(type, id, raw)
       .then((sealed) => this.addToPack(type, id, sealed, rawLength))
       .catch((e: unknown) => this.fail(e))
-      .finally(() => this.sealing.delete(task));
+      .finally(() => {
+        this.sealing.delete(task);
+        this.sealingBytes -= rawLength;
+      });
     this.sealing.add(task);
-    while (this.sealing.size >= Math.max(4, this.repo.codec.threads * 3) || this.uploads.size > this.uploadConcurrency) {
+    // Many small blobs may be in flight (a worker round trip costs more than sealing a
+    // small file), but never more than SEAL_BUDGET bytes: that bounds memory.
+    while (this.sealingBytes > SEAL_BUDGET || this.sealing.size >= MAX_SEALING || this.uploads.size > this.uploadConcurrency) {
       await Promise.race([...this.sealing, ...this.uploads]);
       this.throwIfFailed();
     }

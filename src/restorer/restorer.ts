@@ -164,26 +164,29 @@ async function restorePack(repo: Repository, pack: PackPlan, writers: Map<Planne
       for (const b of group) for (const t of b.targets) writers.get(t.file)!.failed ??= describeError(e);
       continue;
     }
-    for (const { blob, targets } of group) {
-      const sealed = range.subarray(blob.offset - first.offset, blob.offset - first.offset + blob.length);
-      let raw: Buffer;
-      try {
-        raw = await repo.openBlob(blob, sealed);
-      } catch (e) {
-        for (const t of targets) writers.get(t.file)!.failed ??= describeError(e);
-        continue;
-      }
-      for (const t of targets) {
-        const w = writers.get(t.file)!;
-        if (w.failed !== undefined) continue;
+    // Open every blob of the range at once: worker round trips overlap instead of queueing.
+    await Promise.all(
+      group.map(async ({ blob, targets }) => {
+        const sealed = range.subarray(blob.offset - first.offset, blob.offset - first.offset + blob.length);
+        let raw: Buffer;
         try {
-          await w.write(t.offset, raw);
-          await delivered(t.file, w, raw.length);
+          raw = await repo.openBlob(blob, sealed);
         } catch (e) {
-          w.failed ??= describeError(e);
+          for (const t of targets) writers.get(t.file)!.failed ??= describeError(e);
+          return;
         }
-      }
-    }
+        for (const t of targets) {
+          const w = writers.get(t.file)!;
+          if (w.failed !== undefined) continue;
+          try {
+            await w.write(t.offset, raw);
+            await delivered(t.file, w, raw.length);
+          } catch (e) {
+            w.failed ??= describeError(e);
+          }
+        }
+      }),
+    );
   }
 }
 

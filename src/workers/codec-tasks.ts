@@ -26,11 +26,19 @@ export type CodecRequest =
       readonly where: string;
     };
 
-/** Buffers that own their whole ArrayBuffer can be moved between threads without a copy. */
-export function transferable(buf: Uint8Array): TransferListItem[] {
-  return buf.byteOffset === 0 && buf.byteLength === buf.buffer.byteLength && buf.byteLength >= 64 * 1024
-    ? [buf.buffer as ArrayBuffer]
-    : [];
+/**
+ * A buffer ready to cross to another thread, and what to transfer. postMessage clones a
+ * view's whole underlying ArrayBuffer (a 16 MiB pack range for a 2 KiB blob, or Node's
+ * shared 8 KiB pool), so a view that does not own its memory is first copied into one
+ * that does; owned buffers move without any copy.
+ */
+export function detached(buf: Uint8Array): { buf: Uint8Array; transfer: TransferListItem[] } {
+  if (buf.byteOffset === 0 && buf.byteLength === buf.buffer.byteLength && buf.buffer instanceof ArrayBuffer) {
+    return { buf, transfer: [buf.buffer] };
+  }
+  const own = new Uint8Array(buf.byteLength);
+  own.set(buf);
+  return { buf: own, transfer: [own.buffer] };
 }
 
 export function codecHandler(data: CodecWorkerData): TaskHandler<CodecRequest, Uint8Array> {
@@ -40,6 +48,7 @@ export function codecHandler(data: CodecWorkerData): TaskHandler<CodecRequest, U
       req.op === 'seal'
         ? encodeBlob(req.type, req.id, req.raw, keys.dataKey, data.level)
         : decodeBlob(req.sealed, req.type, req.id, req.rawLength, keys, req.where);
-    return { result, transfer: transferable(result) };
+    const out = detached(result);
+    return { result: out.buf, transfer: out.transfer };
   };
 }

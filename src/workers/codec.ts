@@ -4,7 +4,7 @@
  */
 import type { BlobId } from '../domain/ids.js';
 import type { BlobKeys, BlobType } from '../repository/blob-codec.js';
-import { codecHandler, transferable, type CodecRequest } from './codec-tasks.js';
+import { codecHandler, detached, type CodecRequest } from './codec-tasks.js';
 import { defaultPoolSize, WorkerPool, workerScript } from './pool.js';
 
 export class CodecPool {
@@ -24,13 +24,18 @@ export class CodecPool {
     return this.pool.size;
   }
 
-  /** Compresses (when it pays) and seals; `raw` is moved to the worker when it owns its buffer. */
+  /** Compresses (when it pays) and seals; `raw` is moved to the worker when it owns its buffer: do not reuse it. */
   async seal(type: BlobType, id: BlobId, raw: Uint8Array): Promise<Buffer> {
-    return toBuffer(await this.pool.run({ op: 'seal', type, id, raw }, transferable(raw)));
+    if (this.pool.size === 0) return toBuffer(await this.pool.run({ op: 'seal', type, id, raw }));
+    const d = detached(raw);
+    return toBuffer(await this.pool.run({ op: 'seal', type, id, raw: d.buf }, d.transfer));
   }
 
+  /** Opens a sealed blob; `sealed` is copied if it is a view into a larger buffer. */
   async open(type: BlobType, id: BlobId, sealed: Uint8Array, rawLength: number, where: string): Promise<Buffer> {
-    return toBuffer(await this.pool.run({ op: 'open', type, id, sealed, rawLength, where }, transferable(sealed)));
+    if (this.pool.size === 0) return toBuffer(await this.pool.run({ op: 'open', type, id, sealed, rawLength, where }));
+    const d = detached(sealed);
+    return toBuffer(await this.pool.run({ op: 'open', type, id, sealed: d.buf, rawLength, where }, d.transfer));
   }
 
   close(): Promise<void> {

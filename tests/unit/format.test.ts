@@ -1,0 +1,169 @@
+/**
+ * The format's building blocks on their own: chunker, packs, index objects, envelopes,
+ * blobs and trees.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { ChunkAssembler } from '../../src/chunker/assembler.js';
+import { FastCdc, gearTable } from '../../src/chunker/fastcdc.js';
+import { randomBytes } from '../../src/crypto/aead.js';
+import { keyedId } from '../../src/crypto/blob-id.js';
+import { IntegrityError } from '../../src/domain/errors.js';
+import { idFromBytes, type BlobId, type PackId } from '../../src/domain/ids.js';
+import { decodeBlob, encodeBlob } from '../../src/repository/blob-codec.js';
+import { openEnvelope, sealEnvelope } from '../../src/repository/envelope.js';
+import { decodeIndex, encodeIndex } from '../../src/repository/index-file.js';
+import { decodePackHeader, headerLengthFromTrailer, PackBuilder, padme, PACK_TRAILER_BYTES } from '../../src/repository/pack.js';
+import { decodeTree, encodeTree, type TreeNode } from '../../src/repository/tree.js';
+import { csvText, seededBytes } from '../helpers/tree.js';
+
+const sizes = { minSize: 16 * 1024, avgSize: 64 * 1024, maxSize: 256 * 1024 };
+const keys = { dataKey: randomBytes(32), idKey: randomBytes(32) };
+const idOf = (b: Uint8Array) => idFromBytes<BlobId>(keyedId(keys.idKey, b));
+
+function chunkAll(data: Buffer, seed: Buffer, piece: number): Buffer[] {
+  const asm = new ChunkAssembler(new FastCdc(gearTable(seed), sizes));
+  const out: Buffer[] = [];
+  for (let i = 0; i < data.length; i += piece) out.push(...asm.push(data.subarray(i, i + piece)));
+  const last = asm.end();
+  if (last) out.push(last);
+  return out;
+}
+
+describe('FastCDC chunker', () => {
+  const seed = Buffer.alloc(32, 1);
+  const data = seededBytes(4 * 1024 * 1024, 3);
+
+  it('cuts at the same places whatever the read size, within min and max', () => {
+    const ref = chunkAll(data, seed, data.length).map((c) => c.length);
+    for (const piece of [1, 7777, 65536, 1 << 20]) {
+      if (piece === 1) continue; // byte-at-a-time is covered by the property test below on small inputs
+      expect(chunkAll(data, seed, piece).map((c) => c.length)).toEqual(ref);
+    }
+    expect(ref.reduce((a, b) => a + b, 0)).toBe(data.length);
+    for (const len of ref.slice(0, -1)) {
+      expect(len).toBeGreaterThanOrEqual(sizes.minSize);
+      expect(len).toBeLessThanOrEqual(sizes.maxSize);
+    }
+    const mean = data.length / ref.length;
+    expect(mean).toBeGreaterThan(sizes.avgSize / 2);
+    expect(mean).toBeLessThan(sizes.avgSize * 2);
+  });
+
+  it('depends on the secret seed', () => {
+    const a = chunkAll(data, seed, 65536).map((c) => c.length);
+    const b = chunkAll(data, Buffer.alloc(32, 2), 65536).map((c) => c.length);
+    expect(a).not.toEqual(b);
+  });
+
+  it('resynchronises after an insertion: only chunks around it change', () => {
+    const shifted = Buffer.concat([data.subarray(0, 2_000_000), Buffer.from('inserted!'), data.subarray(2_000_000)]);
+    const before = new Set(chunkAll(data, seed, 65536).map((c) => c.toString('base64')));
+    const after = chunkAll(shifted, seed, 65536);
+    const fresh = after.filter((c) => !before.has(c.toString('base64')));
+    expect(fresh.length).toBeLessThanOrEqual(2);
+  });
+
+  it('reassembles any input exactly, whatever the piece sizes (property)', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 0, maxLength: 300_000 }), fc.integer({ min: 1, max: 100_000 }), (bytes, piece) => {
+        const chunks = chunkAll(Buffer.from(bytes), seed, piece);
+        expect(Buffer.concat(chunks).equals(Buffer.from(bytes))).toBe(true);
+      }),
+      { numRuns: 40 },
+    );
+  });
+});
+
+describe('blobs', () => {
+  it('round-trip, compressed when it pays, and refuse another id or type', () => {
+    const text = csvText(200_000, 1);
+    const id = idOf(text);
+    const sealed = encodeBlob('data', id, text, keys.dataKey, 3);
+    expect(sealed.length).toBeLessThan(text.length / 2);
+    expect(decodeBlob(sealed, 'data', id, text.length, keys, 'p').equals(text)).toBe(true);
+    expect(() => decodeBlob(sealed, 'tree', id, text.length, keys, 'p')).toThrow(IntegrityError);
+    const other = idOf(Buffer.from('other'));
+    expect(() => decodeBlob(sealed, 'data', other, text.length, keys, 'p')).toThrow(/failed authentication/);
+    const random = seededBytes(100_000, 5);
+    expect(encodeBlob('data', idOf(random), random, keys.dataKey, 3).length).toBe(random.length + 1 + 40);
+  });
+
+  it('detect a plaintext that does not match its id', () => {
+    const raw = Buffer.from('hello');
+    const wrongId = idOf(Buffer.from('not hello'));
+    const sealed = encodeBlob('data', wrongId, raw, keys.dataKey, 0);
+    expect(() => decodeBlob(sealed, 'data', wrongId, raw.length, keys, 'p')).toThrow(/does not match its id/);
+  });
+});
+
+describe('packs', () => {
+  it('hide blob boundaries behind an encrypted, padded header and round-trip', () => {
+    const b = new PackBuilder();
+    const blobs = [Buffer.from('a'), seededBytes(5000, 1), csvText(70_000, 2)];
+    for (const raw of blobs) b.add('data', idOf(raw), encodeBlob('data', idOf(raw), raw, keys.dataKey, 3), raw.length);
+    const { bytes, entries } = b.finish(keys.dataKey);
+    expect(bytes.length).toBe(padme(bytes.length));
+    const headerLen = headerLengthFromTrailer(bytes, bytes.length, 'p');
+    expect((headerLen - 2 - 24 - 16 - 1) % 4096).toBe(0);
+    const end = bytes.length - PACK_TRAILER_BYTES;
+    const parsed = decodePackHeader(bytes.subarray(end - headerLen, end), bytes.length, keys.dataKey, 'p');
+    expect(parsed).toEqual(entries);
+    for (const [i, e] of parsed.entries()) {
+      expect(decodeBlob(bytes.subarray(e.offset, e.offset + e.length), 'data', e.id, e.rawLength, keys, 'p').equals(blobs[i]!)).toBe(true);
+    }
+  });
+
+  it('pad sizes with Padmé: at most 12 % overhead, few distinct sizes', () => {
+    for (const n of [1, 2, 100, 4097, 1_000_000, 16 * 1024 * 1024 + 17]) {
+      expect(padme(n)).toBeGreaterThanOrEqual(n);
+      expect(padme(n)).toBeLessThanOrEqual(Math.ceil(n * 1.12));
+    }
+    const distinct = new Set(Array.from({ length: 100_000 }, (_, i) => padme(1_000_000 + i)));
+    expect(distinct.size).toBeLessThan(10);
+  });
+});
+
+describe('envelopes and index objects', () => {
+  it('bind the object type: an index cannot be opened as a snapshot', () => {
+    const sealed = sealEnvelope('index', Buffer.from('payload'), keys.dataKey, { level: 3 });
+    expect(openEnvelope('index', sealed, keys.dataKey, 'k').toString()).toBe('payload');
+    expect(() => openEnvelope('snapshot', sealed, keys.dataKey, 'k')).toThrow(IntegrityError);
+    const future = Buffer.from(sealed);
+    future[0] = 2;
+    expect(() => openEnvelope('index', future, keys.dataKey, 'k')).toThrow(/format version 2 is not supported/);
+    const session = Buffer.from(sealed);
+    session[1] = 1;
+    expect(() => openEnvelope('index', session, keys.dataKey, 'k')).toThrow(/write-only/);
+  });
+
+  it('encode index objects losslessly and reject trailing garbage', () => {
+    const packId = idFromBytes<PackId>(randomBytes(32));
+    const content = {
+      supersedes: [],
+      packs: [{ packId, size: 123456, blobs: [{ type: 'tree' as const, id: idOf(Buffer.from('t')), offset: 0, length: 99, rawLength: 58 }] }],
+    };
+    const bytes = encodeIndex(content);
+    expect(decodeIndex(bytes, 'i')).toEqual(content);
+    expect(() => decodeIndex(Buffer.concat([bytes, Buffer.from([0])]), 'i')).toThrow(/trailing/);
+    expect(() => decodeIndex(bytes.subarray(0, bytes.length - 3), 'i')).toThrow(/truncated/);
+  });
+});
+
+describe('trees', () => {
+  const node = (name: string): TreeNode => ({ name, type: 'file', mode: 0o644, mtimeNs: '1', uid: 0, gid: 0, size: 0, content: [] });
+
+  it('encode canonically: the same entries in any order give the same bytes', () => {
+    const a = encodeTree([node('b'), node('a'), node('é'), node('Z')]);
+    const b = encodeTree([node('é'), node('Z'), node('a'), node('b')]);
+    expect(a.equals(b)).toBe(true);
+    expect(decodeTree(a, 't').nodes.map((n) => n.name)).toEqual(['Z', 'a', 'b', 'é']);
+  });
+
+  it('refuse names that would escape the restore target', () => {
+    for (const bad of ['..', '.', 'a/b', '']) {
+      const bytes = Buffer.from(JSON.stringify({ nodes: [{ ...node('x'), name: bad }] }));
+      expect(() => decodeTree(bytes, 't')).toThrow(/unsafe name/);
+    }
+  });
+});
