@@ -38,6 +38,12 @@ export function s3TestEnv(): S3TestEnv | undefined {
   return { endpoint, accessKeyId, secretAccessKey, region: process.env['AWS_REGION'] ?? 'us-east-1' };
 }
 
+/**
+ * Stands in for the environment while a skipped S3 suite is collected (vitest still runs
+ * describe bodies of skipped suites); no test ever runs against it.
+ */
+export const SKIPPED_S3: S3TestEnv = { endpoint: 'http://127.0.0.1:9', accessKeyId: 'skipped', secretAccessKey: 'skipped', region: 'us-east-1' };
+
 export function adminClient(env: S3TestEnv): S3Client {
   process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
   return new S3Client({
