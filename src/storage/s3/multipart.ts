@@ -27,6 +27,7 @@ import {
 import { createHash } from 'node:crypto';
 import { StorageError } from '../../domain/errors.js';
 import type { Retention } from '../storage.js';
+import { lockParams, toS3Mode } from './object-lock.js';
 
 export const MIN_PART_SIZE = 5 * 1024 * 1024; // S3's minimum for every part but the last
 const MAX_PARTS = 10_000;
@@ -47,10 +48,9 @@ export interface MultipartPut {
 export async function putMultipart(p: MultipartPut): Promise<void> {
   const { client, bucket, key, body } = p;
   const partSize = Math.max(p.partSize, MIN_PART_SIZE, Math.ceil(body.length / MAX_PARTS));
-  const lock = p.retention
-    ? { ObjectLockMode: toS3Mode(p.retention), ObjectLockRetainUntilDate: p.retention.until }
-    : {};
-  const created = await p.call(() => client.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, ...lock })));
+  const created = await p.call(() =>
+    client.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, ...lockParams(p.retention) })),
+  );
   const uploadId = created.UploadId;
   if (!uploadId) throw new StorageError('other', `${p.target}: the server started a multipart upload without an upload id`);
 
@@ -111,10 +111,6 @@ export async function putMultipart(p: MultipartPut): Promise<void> {
       ),
     );
   }
-}
-
-export function toS3Mode(r: Retention): 'COMPLIANCE' | 'GOVERNANCE' {
-  return r.mode === 'compliance' ? 'COMPLIANCE' : 'GOVERNANCE';
 }
 
 /**

@@ -16,13 +16,10 @@
 import {
   DeleteObjectCommand,
   GetObjectCommand,
-  GetObjectLockConfigurationCommand,
-  GetObjectRetentionCommand,
   HeadBucketCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
-  PutObjectRetentionCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
@@ -32,7 +29,8 @@ import { classifyS3Error } from './classify.js';
 import { createS3Client } from './client.js';
 import { readCredentialFiles, type S3CredentialFiles, type S3Credentials } from './credentials.js';
 import { formatS3Location, parseS3Location, type S3Location } from './location.js';
-import { checkEtag, MIN_PART_SIZE, putMultipart, toS3Mode } from './multipart.js';
+import { checkEtag, MIN_PART_SIZE, putMultipart } from './multipart.js';
+import { bucketHasObjectLock, explainLockRefusal, extendObjectRetention, lockParams } from './object-lock.js';
 
 export interface S3StorageOptions extends S3CredentialFiles {
   /** Default: the region in an AWS host name, then AWS_REGION, then us-east-1. */
@@ -126,9 +124,6 @@ export class S3Storage implements Storage {
       return putMultipart({ ...params, partSize: this.partSize, retention: opts.retention, call });
     }
     const md5 = createHash('md5').update(buf).digest();
-    const lock = opts.retention
-      ? { ObjectLockMode: toS3Mode(opts.retention), ObjectLockRetainUntilDate: opts.retention.until }
-      : {};
     const out = await this.call(full, () =>
       this.client.send(
         new PutObjectCommand({
@@ -138,15 +133,11 @@ export class S3Storage implements Storage {
           ContentLength: buf.length,
           ContentMD5: md5.toString('base64'),
           IfNoneMatch: '*',
-          ...lock,
+          ...lockParams(opts.retention),
         }),
       ),
     ).catch((e: unknown) => {
-      // RGW answers a retention put on a bucket without Object Lock with a bare 400 InvalidRequest.
-      if (opts.retention && e instanceof StorageError && errorName(e.cause) === 'InvalidRequest') {
-        throw new StorageError('other', `${this.target(full)}: the bucket does not have Object Lock enabled (InvalidRequest, HTTP 400)`, { cause: e });
-      }
-      throw e;
+      throw opts.retention ? explainLockRefusal(e, this.target(full)) : e;
     });
     checkEtag(out.ETag, md5.toString('hex'), this.target(full));
   }
@@ -190,7 +181,7 @@ export class S3Storage implements Storage {
     const full = this.fullKey(key);
     const found = await this.head(full);
     if (found === undefined) {
-      await this.ensureBucketExists(full);
+      await this.ensureBucketExists();
       throw new StorageError('not-found', `${this.target(full)}: no such object (NotFound, HTTP 404)`);
     }
     return { key, size: found.size };
@@ -220,69 +211,52 @@ export class S3Storage implements Storage {
 
   /** Whether the bucket has Object Lock enabled (asked once per storage, then remembered). */
   objectLock(): Promise<{ enabled: boolean }> {
-    this.lockEnabled ??= this.client
-      .send(new GetObjectLockConfigurationCommand({ Bucket: this.bucket }))
-      .then((out) => ({ enabled: out.ObjectLockConfiguration?.ObjectLockEnabled === 'Enabled' }))
-      .catch((e: unknown) => {
-        if (errorName(e) === 'ObjectLockConfigurationNotFoundError') return { enabled: false };
-        throw classifyS3Error(e, `s3 ${this.loc.host}/${this.bucket}`, this.secrets);
-      });
-    this.lockEnabled.catch(() => (this.lockEnabled = undefined)); // do not remember failures
+    if (!this.lockEnabled) {
+      const asked = bucketHasObjectLock(this.client, this.bucket).then(
+        (enabled) => ({ enabled }),
+        (e: unknown) => {
+          this.lockEnabled = undefined; // do not remember failures
+          throw classifyS3Error(e, this.bucketTarget(), this.secrets);
+        },
+      );
+      this.lockEnabled = asked;
+    }
     return this.lockEnabled;
   }
 
-  /**
-   * Makes sure the object is retained at least until `retention.until`. Never shortens
-   * (the server would refuse) and never weakens compliance to governance.
-   */
+  /** Retained at least until `retention.until`; never shortened, compliance never weakened. */
   async extendRetention(key: string, retention: Retention): Promise<void> {
     const full = this.fullKey(key);
-    const current = await this.call(full, () =>
-      this.client.send(new GetObjectRetentionCommand({ Bucket: this.bucket, Key: full })).catch((e: unknown) => {
-        if (errorName(e) === 'ObjectLockConfigurationNotFoundError') return { Retention: undefined }; // none yet
-        throw e;
-      }),
-    );
-    const currentMode = current.Retention?.Mode;
-    const currentUntil = current.Retention?.RetainUntilDate;
-    const mode = currentMode === 'COMPLIANCE' ? 'COMPLIANCE' : toS3Mode(retention);
-    if (currentUntil && currentUntil.getTime() >= retention.until.getTime() && (currentMode === mode)) return;
-    const until = currentUntil && currentUntil > retention.until ? currentUntil : retention.until;
-    await this.call(full, () =>
-      this.client.send(
-        new PutObjectRetentionCommand({ Bucket: this.bucket, Key: full, Retention: { Mode: mode, RetainUntilDate: until } }),
-      ),
-    );
+    await extendObjectRetention(this.client, this.bucket, full, retention, (request) => this.call(full, request));
   }
 
   async close(): Promise<void> {
     this.client.destroy();
   }
 
-  /** Size and ETag, or undefined if there is no such object (or no such bucket). */
-  private async head(full: string): Promise<{ size: number; etag: string | undefined } | undefined> {
+  /** The object's size, or undefined if there is no such object (or no such bucket). */
+  private async head(full: string): Promise<{ size: number } | undefined> {
     try {
       const out = await this.call(full, () => this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: full })));
-      return { size: out.ContentLength ?? 0, etag: out.ETag };
+      return { size: out.ContentLength ?? 0 };
     } catch (e) {
       if (e instanceof StorageError && e.kind === 'not-found') return undefined;
       throw e;
     }
   }
 
-  /** A 404 on HEAD has no body, so "no such key" and "no such bucket" look alike: ask once. */
-  private async ensureBucketExists(full: string): Promise<void> {
+  /**
+   * A 404 on HEAD has no body, so "no such key" and "no such bucket" look alike: ask once.
+   * Any other answer (e.g. 403 without s3:ListBucket) leaves the plain "no such object".
+   */
+  private async ensureBucketExists(): Promise<void> {
     if (this.bucketSeen) return;
-    try {
-      await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
-      this.bucketSeen = true;
-    } catch (e) {
-      const err = classifyS3Error(e, `s3 ${this.loc.host}/${this.bucket}`, this.secrets);
-      if (err.kind === 'not-found') {
-        throw new StorageError('not-found', `s3 ${this.loc.host}/${this.bucket}: the bucket does not exist (NoSuchBucket, HTTP 404)`, { cause: e });
-      }
-      throw err;
-    }
+    const missing = await this.client.send(new HeadBucketCommand({ Bucket: this.bucket })).then(
+      () => false,
+      (e: unknown) => classifyS3Error(e, this.bucketTarget()).kind === 'not-found',
+    );
+    if (missing) throw new StorageError('not-found', `${this.bucketTarget()}: the bucket does not exist (NoSuchBucket, HTTP 404)`);
+    this.bucketSeen = true;
   }
 
   private async call<T>(full: string, request: () => Promise<T>): Promise<T> {
@@ -301,12 +275,12 @@ export class S3Storage implements Storage {
   }
 
   private target(full: string): string {
-    return `s3 ${this.loc.host}/${this.bucket}/${full}`;
+    return `${this.bucketTarget()}/${full}`;
   }
-}
 
-function errorName(e: unknown): string | undefined {
-  return typeof e === 'object' && e !== null && 'name' in e ? String(e.name) : undefined;
+  private bucketTarget(): string {
+    return `s3 ${this.loc.host}/${this.bucket}`;
+  }
 }
 
 /** Total object size from `Content-Range: bytes 0-9/1234`. */
