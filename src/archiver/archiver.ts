@@ -14,7 +14,6 @@ import * as path from 'node:path';
 import picomatch from 'picomatch';
 import { describeError, UsageError } from '../domain/errors.js';
 import type { BlobId, SnapshotId } from '../domain/ids.js';
-import { FastCdc, gearTable } from '../chunker/fastcdc.js';
 import type { Repository } from '../repository/repository.js';
 import type { Snapshot, SnapshotSummary } from '../repository/snapshot.js';
 import { encodeTree, type Tree, type TreeNode } from '../repository/tree.js';
@@ -125,11 +124,10 @@ class BackupRun {
     private readonly session: WriteSession,
     private readonly opts: BackupOptions,
   ) {
-    const ch = repo.config.chunker;
     this.deps = {
       session,
-      cdc: new FastCdc(gearTable(Buffer.from(ch.seed, 'hex')), ch),
-      minChunk: ch.minSize,
+      codec: repo.codec,
+      minChunk: repo.config.chunker.minSize,
       blobId: (raw) => repo.blobId(raw),
     };
     const patterns = opts.exclude ?? [];
@@ -219,7 +217,7 @@ class BackupRun {
     if (content && !content.every((id) => this.session.knows(id))) content = undefined;
     if (!content) {
       try {
-        const saved = await saveFile(full, this.deps);
+        const saved = await saveFile(full, st.size, this.deps);
         content = saved.content;
         size = saved.size;
         this.counters.bytesRead += saved.bytesRead;

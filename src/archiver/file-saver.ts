@@ -1,19 +1,21 @@
 /**
  * Reads one file, cuts it into content-defined chunks, names each chunk by its keyed id
- * and hands new ones to the write session. The source is only ever read (DESIGN
- * invariant 4): a file that changes while it is read (size or mtime differ before and
- * after) is read again, up to three times, and then stored as read with a warning.
+ * and hands new ones to the write session. Files of at least one minimum chunk go whole to
+ * a worker thread (chunking and hashing are the main thread's largest costs otherwise);
+ * smaller files are one chunk, read and named here and sealed in the pool.
+ *
+ * The source is only ever read (DESIGN invariant 4): a file that changes while it is read
+ * (size, mtime, ctime or inode differ before and after) is read again, up to three times,
+ * and then stored as read with a warning.
  * @module
  */
 import { constants as fsc, type BigIntStats } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import type { BlobId } from '../domain/ids.js';
-import { ChunkAssembler } from '../chunker/assembler.js';
-import type { FastCdc } from '../chunker/fastcdc.js';
 import type { WriteSession } from '../repository/write-session.js';
+import type { CodecPool } from '../workers/codec.js';
 import type { FileIdentity } from './file-cache.js';
 
-const READ_BYTES = 1024 * 1024;
 const MAX_ATTEMPTS = 3;
 
 export interface SavedFile {
@@ -27,7 +29,7 @@ export interface SavedFile {
 
 export interface FileSaverDeps {
   readonly session: WriteSession;
-  readonly cdc: FastCdc;
+  readonly codec: CodecPool;
   readonly minChunk: number;
   blobId(raw: Uint8Array): BlobId;
 }
@@ -40,7 +42,26 @@ function sameIdentity(a: FileIdentity, b: FileIdentity): boolean {
   return a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs && a.ino === b.ino;
 }
 
-export async function saveFile(path: string, deps: FileSaverDeps): Promise<SavedFile> {
+/** Saves a file whose lstat said `size`; large files are handled by a worker. */
+export async function saveFile(path: string, size: bigint, deps: FileSaverDeps): Promise<SavedFile> {
+  if (size >= BigInt(deps.minChunk)) return saveInWorker(path, deps);
+  return saveSmallFile(path, deps);
+}
+
+async function saveInWorker(path: string, deps: FileSaverDeps): Promise<SavedFile> {
+  const { session } = deps;
+  return deps.codec.chunkFile(path, {
+    dedup: async (ids) => {
+      await session.waitForRoom();
+      return ids.map((id) => session.claim(id));
+    },
+    sealed: (blobs) => {
+      for (const b of blobs) session.addSealed('data', b.id, b.sealed as Buffer, b.rawLength);
+    },
+  });
+}
+
+async function saveSmallFile(path: string, deps: FileSaverDeps): Promise<SavedFile> {
   let bytesRead = 0;
   for (let attempt = 1; ; attempt++) {
     // O_NOFOLLOW: the walk saw a regular file; if it became a symlink since, do not follow it.
@@ -61,33 +82,15 @@ export async function saveFile(path: string, deps: FileSaverDeps): Promise<Saved
 }
 
 async function readChunks(fh: fs.FileHandle, expected: bigint, deps: FileSaverDeps): Promise<{ content: BlobId[]; size: number }> {
-  const content: BlobId[] = [];
-  const save = async (chunk: Buffer) => {
-    const id = deps.blobId(chunk);
-    content.push(id);
-    await deps.session.saveBlob('data', id, chunk);
-  };
-  // Small files are one chunk: read them in one go into a buffer of exactly their size.
-  // Growth or shrinkage during the read shows in the identity check of the caller.
-  if (expected < BigInt(deps.minChunk)) {
-    const buf = Buffer.allocUnsafeSlow(Number(expected));
-    const n = await readFully(fh, buf);
-    if (n > 0) await save(n === buf.length ? buf : copyOwned(buf, n));
-    return { content, size: n };
-  }
-  const asm = new ChunkAssembler(deps.cdc);
-  let size = 0;
-  for (;;) {
-    const buf = Buffer.allocUnsafeSlow(READ_BYTES);
-    const n = await readFully(fh, buf, size);
-    if (n === 0) break;
-    size += n;
-    for (const chunk of asm.push(buf.subarray(0, n))) await save(chunk);
-    if (n < buf.length) break;
-  }
-  const last = asm.end();
-  if (last) await save(last);
-  return { content, size };
+  // One chunk, read in one go into a buffer of exactly the file's size. Growth or
+  // shrinkage during the read shows in the identity check of the caller.
+  const buf = Buffer.allocUnsafeSlow(Number(expected));
+  const n = await readFully(fh, buf);
+  if (n === 0) return { content: [], size: 0 };
+  const chunk = n === buf.length ? buf : copyOwned(buf, n);
+  const id = deps.blobId(chunk);
+  await deps.session.saveBlob('data', id, chunk);
+  return { content: [id], size: n };
 }
 
 /** Reads until `buf` is full or the file ends; returns the bytes read. */

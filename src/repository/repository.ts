@@ -68,7 +68,7 @@ export class Repository {
 
   /** The blob codec's worker pool, started on first use. */
   get codec(): CodecPool {
-    this.codecPool ??= new CodecPool(this.keys, this.config.compression.level, this.workers);
+    this.codecPool ??= new CodecPool(this.keys, this.config.compression.level, this.config.chunker, this.workers);
     return this.codecPool;
   }
 

@@ -67,34 +67,55 @@ export class WriteSession {
   }
 
   /**
-   * Accepts a blob; returns whether it was new. Resolves when the pipeline has room for
-   * more, not when the blob is stored — `flush` waits for that. `raw` may be moved to a
-   * worker thread: do not use it afterwards.
+   * Reserves a blob id for this session: true if the blob is new, and the caller must then
+   * deliver it sealed through `addSealed` (the worker-side path); false if it is known.
    */
-  async saveBlob(type: BlobType, id: BlobId, raw: Uint8Array): Promise<boolean> {
+  claim(id: BlobId): boolean {
     this.throwIfFailed();
     if (this.knows(id)) return false;
     this.pending.add(id);
     this.stats.blobsNew++;
-    this.stats.bytesNew += raw.length;
+    return true;
+  }
+
+  /** Adds a blob claimed with `claim` and sealed elsewhere (a worker thread). */
+  addSealed(type: BlobType, id: BlobId, sealed: Buffer, rawLength: number): void {
+    this.stats.bytesNew += rawLength;
+    this.addToPack(type, id, sealed, rawLength);
+  }
+
+  /**
+   * Accepts a blob sealed here; returns whether it was new. Resolves when the pipeline has
+   * room for more, not when the blob is stored — `flush` waits for that. `raw` may be moved
+   * to a worker thread: do not use it afterwards.
+   */
+  async saveBlob(type: BlobType, id: BlobId, raw: Uint8Array): Promise<boolean> {
+    if (!this.claim(id)) return false;
     const rawLength = raw.length;
     this.sealingBytes += rawLength;
     const task = this.repo.codec
       .seal(type, id, raw)
-      .then((sealed) => this.addToPack(type, id, sealed, rawLength))
+      .then((sealed) => this.addSealed(type, id, sealed, rawLength))
       .catch((e: unknown) => this.fail(e))
       .finally(() => {
         this.sealing.delete(task);
         this.sealingBytes -= rawLength;
       });
     this.sealing.add(task);
-    // Many small blobs may be in flight (a worker round trip costs more than sealing a
-    // small file), but never more than SEAL_BUDGET bytes: that bounds memory.
+    await this.waitForRoom();
+    return true;
+  }
+
+  /**
+   * Waits while too much is in flight: many small blobs may be sealing (a worker round trip
+   * costs more than sealing a small file), but never more than SEAL_BUDGET bytes, and never
+   * more packs waiting for upload than the upload concurrency. This bounds memory.
+   */
+  async waitForRoom(): Promise<void> {
     while (this.sealingBytes > SEAL_BUDGET || this.sealing.size >= MAX_SEALING || this.uploads.size > this.uploadConcurrency) {
       await Promise.race([...this.sealing, ...this.uploads]);
       this.throwIfFailed();
     }
-    return true;
   }
 
   /** Stores everything accepted so far, then the index objects for it. */

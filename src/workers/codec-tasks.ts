@@ -1,18 +1,21 @@
 /**
- * The blob codec as worker tasks: seal (compress + encrypt) for backup, open (decrypt +
- * decompress + check id) for restore and check. The same handler runs inside worker
- * threads and inline.
+ * The tasks codec workers run: seal (compress + encrypt) a blob, open (decrypt +
+ * decompress + check id) a blob, and back up a whole large file (file-task.ts). The same
+ * handler runs inside worker threads and inline.
  * @module
  */
-import type { TransferListItem } from 'node:worker_threads';
 import type { BlobId } from '../domain/ids.js';
+import { FastCdc, gearTable, type ChunkSizes } from '../chunker/fastcdc.js';
 import { decodeBlob, encodeBlob, type BlobKeys, type BlobType } from '../repository/blob-codec.js';
+import { chunkFile } from './file-task.js';
 import type { TaskHandler } from './pool.js';
+import { detached } from './transfer.js';
 
 export interface CodecWorkerData {
   readonly dataKey: Uint8Array;
   readonly idKey: Uint8Array;
   readonly level: number;
+  readonly chunker: ChunkSizes & { readonly seed: string };
 }
 
 export type CodecRequest =
@@ -24,26 +27,14 @@ export type CodecRequest =
       readonly sealed: Uint8Array;
       readonly rawLength: number;
       readonly where: string;
-    };
+    }
+  | { readonly op: 'chunk-file'; readonly path: string };
 
-/**
- * A buffer ready to cross to another thread, and what to transfer. postMessage clones a
- * view's whole underlying ArrayBuffer (a 16 MiB pack range for a 2 KiB blob, or Node's
- * shared 8 KiB pool), so a view that does not own its memory is first copied into one
- * that does; owned buffers move without any copy.
- */
-export function detached(buf: Uint8Array): { buf: Uint8Array; transfer: TransferListItem[] } {
-  if (buf.byteOffset === 0 && buf.byteLength === buf.buffer.byteLength && buf.buffer instanceof ArrayBuffer) {
-    return { buf, transfer: [buf.buffer] };
-  }
-  const own = new Uint8Array(buf.byteLength);
-  own.set(buf);
-  return { buf: own, transfer: [own.buffer] };
-}
-
-export function codecHandler(data: CodecWorkerData): TaskHandler<CodecRequest, Uint8Array> {
+export function codecHandler(data: CodecWorkerData): TaskHandler<CodecRequest, unknown> {
   const keys: BlobKeys = { dataKey: Buffer.from(data.dataKey), idKey: Buffer.from(data.idKey) };
-  return (req) => {
+  const cdc = new FastCdc(gearTable(Buffer.from(data.chunker.seed, 'hex')), data.chunker);
+  return async (req, ctx) => {
+    if (req.op === 'chunk-file') return { result: await chunkFile(req.path, cdc, { ...keys, level: data.level }, ctx) };
     const result =
       req.op === 'seal'
         ? encodeBlob(req.type, req.id, req.raw, keys.dataKey, data.level)

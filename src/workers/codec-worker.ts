@@ -1,21 +1,9 @@
 /**
- * Entry point of a codec worker thread (see pool.ts). Errors travel back as plain data;
- * an integrity failure keeps the name of the damaged object.
+ * Entry point of a codec worker thread (see pool.ts and codec-tasks.ts).
  * @module
  */
-import { parentPort, workerData } from 'node:worker_threads';
-import { IntegrityError } from '../domain/errors.js';
-import { codecHandler, type CodecRequest, type CodecWorkerData } from './codec-tasks.js';
+import { workerData } from 'node:worker_threads';
+import { codecHandler, type CodecWorkerData } from './codec-tasks.js';
+import { serve } from './serve.js';
 
-const handle = codecHandler(workerData as CodecWorkerData);
-const port = parentPort!;
-
-port.on('message', ({ id, req }: { id: number; req: CodecRequest }) => {
-  try {
-    const { result, transfer } = handle(req);
-    port.postMessage({ id, result }, transfer ?? []);
-  } catch (e) {
-    const objectKey = e instanceof IntegrityError ? e.objectKey : undefined;
-    port.postMessage({ id, error: e instanceof Error ? e.message : String(e), objectKey });
-  }
-});
+serve(codecHandler(workerData as CodecWorkerData));

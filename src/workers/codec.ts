@@ -1,23 +1,31 @@
 /**
- * The blob codec behind a worker pool: what the repository calls to seal and open blobs.
+ * The blob codec behind a worker pool: what the repository calls to seal and open blobs,
+ * and what a backup calls to chunk, name and seal a large file off the main thread.
  * @module
  */
 import type { BlobId } from '../domain/ids.js';
+import type { ChunkSizes } from '../chunker/fastcdc.js';
 import type { BlobKeys, BlobType } from '../repository/blob-codec.js';
-import { codecHandler, detached, type CodecRequest } from './codec-tasks.js';
+import { codecHandler, type CodecRequest, type CodecWorkerData } from './codec-tasks.js';
+import type { ChunkFileResult, DedupQuery, SealedBlobs } from './file-task.js';
 import { defaultPoolSize, WorkerPool, workerScript } from './pool.js';
+import { detached } from './transfer.js';
+
+export type { ChunkFileResult, DedupQuery, SealedBlobs } from './file-task.js';
+
+export interface FileConversation {
+  /** For each id, whether the worker should seal and send that chunk (it is new). */
+  dedup(ids: readonly BlobId[]): Promise<boolean[]> | boolean[];
+  sealed(blobs: SealedBlobs['blobs']): void;
+}
 
 export class CodecPool {
-  private readonly pool: WorkerPool<CodecRequest, Uint8Array>;
+  private readonly pool: WorkerPool<CodecRequest, unknown>;
 
-  constructor(keys: BlobKeys, level: number, size = defaultPoolSize()) {
-    const data = { dataKey: keys.dataKey, idKey: keys.idKey, level };
+  constructor(keys: BlobKeys, level: number, chunker: ChunkSizes & { seed: string }, size = defaultPoolSize()) {
+    const data: CodecWorkerData = { dataKey: keys.dataKey, idKey: keys.idKey, level, chunker };
     const script = size > 0 ? workerScript('codec-worker', import.meta.url) : undefined;
     this.pool = new WorkerPool(script, data, size, codecHandler(data));
-  }
-
-  get inflight(): number {
-    return this.pool.inflight;
   }
 
   get threads(): number {
@@ -26,16 +34,24 @@ export class CodecPool {
 
   /** Compresses (when it pays) and seals; `raw` is moved to the worker when it owns its buffer: do not reuse it. */
   async seal(type: BlobType, id: BlobId, raw: Uint8Array): Promise<Buffer> {
-    if (this.pool.size === 0) return toBuffer(await this.pool.run({ op: 'seal', type, id, raw }));
-    const d = detached(raw);
-    return toBuffer(await this.pool.run({ op: 'seal', type, id, raw: d.buf }, d.transfer));
+    const d = this.pool.size > 0 ? detached(raw) : { buf: raw, transfer: [] };
+    return toBuffer((await this.pool.run({ op: 'seal', type, id, raw: d.buf }, d.transfer)) as Uint8Array);
   }
 
   /** Opens a sealed blob; `sealed` is copied if it is a view into a larger buffer. */
   async open(type: BlobType, id: BlobId, sealed: Uint8Array, rawLength: number, where: string): Promise<Buffer> {
-    if (this.pool.size === 0) return toBuffer(await this.pool.run({ op: 'open', type, id, sealed, rawLength, where }));
-    const d = detached(sealed);
-    return toBuffer(await this.pool.run({ op: 'open', type, id, sealed: d.buf, rawLength, where }, d.transfer));
+    const d = this.pool.size > 0 ? detached(sealed) : { buf: sealed, transfer: [] };
+    return toBuffer((await this.pool.run({ op: 'open', type, id, sealed: d.buf, rawLength, where }, d.transfer)) as Uint8Array);
+  }
+
+  /** Chunks, names and seals one file in a worker; new chunks arrive through `talk.sealed`. */
+  chunkFile(path: string, talk: FileConversation): Promise<ChunkFileResult> {
+    return this.pool.run({ op: 'chunk-file', path }, [], (msg) => {
+      const m = msg as DedupQuery | SealedBlobs;
+      if (m.kind === 'dedup') return talk.dedup(m.ids);
+      talk.sealed(m.blobs.map((b) => ({ ...b, sealed: toBuffer(b.sealed) })));
+      return undefined;
+    }) as Promise<ChunkFileResult>;
   }
 
   close(): Promise<void> {

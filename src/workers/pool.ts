@@ -1,9 +1,12 @@
 /**
- * A small pool of worker threads for CPU-heavy pure work (compress + seal on backup,
- * open + decompress on restore), so both cores are used while the main thread reads files
- * and talks to storage. `run` resolves with the worker's answer; at most `maxQueued` tasks
- * wait per worker, which is the pipeline's backpressure. With size 0 the tasks run inline
- * on the calling thread (COFFRE_WORKERS=0, useful for profiling and debugging).
+ * A small pool of worker threads for CPU-heavy work (chunking, hashing, compression and
+ * sealing on backup; opening blobs on restore), so both cores are used while the main
+ * thread walks directories and talks to storage.
+ *
+ * A task is a request and a result, and may hold a conversation on the way: the worker can
+ * `ask` the main thread something (is this blob new?) and wait for the answer, or `tell` it
+ * something (here are sealed blobs). With size 0 the handler runs inline on the calling
+ * thread with the same conversation (COFFRE_WORKERS=0, for profiling and debugging).
  * @module
  */
 import { existsSync } from 'node:fs';
@@ -12,18 +15,40 @@ import { fileURLToPath } from 'node:url';
 import { Worker, type TransferListItem } from 'node:worker_threads';
 import { IntegrityError } from '../domain/errors.js';
 
-export interface TaskHandler<Req, Res> {
-  (req: Req): { result: Res; transfer?: TransferListItem[] };
+export interface TaskContext {
+  ask(msg: unknown, transfer?: TransferListItem[]): Promise<unknown>;
+  tell(msg: unknown, transfer?: TransferListItem[]): void;
 }
 
-interface Pending<Res> {
-  resolve(r: Res): void;
+export interface TaskOutput<Res> {
+  result: Res;
+  transfer?: TransferListItem[];
+}
+
+export type TaskHandler<Req, Res> = (req: Req, ctx: TaskContext) => TaskOutput<Res> | Promise<TaskOutput<Res>>;
+
+/** What the main thread does with a task's messages; the return value answers an `ask`. */
+export type OnTaskMessage = (msg: unknown) => unknown;
+
+/** Worker → main. */
+export type FromWorker =
+  | { id: number; kind: 'result'; result: unknown }
+  | { id: number; kind: 'error'; error: string; objectKey?: string }
+  | { id: number; kind: 'ask'; seq: number; msg: unknown }
+  | { id: number; kind: 'tell'; msg: unknown };
+
+/** Main → worker. */
+export type ToWorker = { id: number; kind: 'run'; req: unknown } | { id: number; kind: 'answer'; seq: number; answer: unknown };
+
+interface Pending {
+  resolve(r: unknown): void;
   reject(e: unknown): void;
+  onMessage?: OnTaskMessage;
 }
 
-interface Slot<Res> {
+interface Slot {
   worker: Worker;
-  inflight: Map<number, Pending<Res>>;
+  inflight: Map<number, Pending>;
 }
 
 export function defaultPoolSize(): number {
@@ -46,7 +71,7 @@ export function workerScript(name: string, base: string): URL {
 }
 
 export class WorkerPool<Req, Res> {
-  private readonly slots: Slot<Res>[] = [];
+  private readonly slots: Slot[] = [];
   private nextId = 1;
   private closed = false;
   private failure: unknown;
@@ -60,14 +85,8 @@ export class WorkerPool<Req, Res> {
     if (!script) return;
     for (let i = 0; i < size; i++) {
       const worker = new Worker(script, { workerData });
-      const slot: Slot<Res> = { worker, inflight: new Map() };
-      worker.on('message', (m: { id: number; result?: Res; error?: string; objectKey?: string }) => {
-        const p = slot.inflight.get(m.id);
-        if (!p) return;
-        slot.inflight.delete(m.id);
-        if (m.error === undefined) p.resolve(m.result as Res);
-        else p.reject(m.objectKey === undefined ? new Error(m.error) : new IntegrityError(m.objectKey, m.error));
-      });
+      const slot: Slot = { worker, inflight: new Map() };
+      worker.on('message', (m: FromWorker) => this.onMessage(slot, m));
       worker.on('error', (e) => this.fail(e));
       worker.on('exit', (code) => {
         if (!this.closed) this.fail(new Error(`worker thread exited with code ${code}`));
@@ -80,28 +99,15 @@ export class WorkerPool<Req, Res> {
     return this.slots.length;
   }
 
-  /** Number of tasks sent and not yet answered. */
-  get inflight(): number {
-    let n = 0;
-    for (const s of this.slots) n += s.inflight.size;
-    return n;
-  }
-
-  run(req: Req, transfer: TransferListItem[] = []): Promise<Res> {
+  run(req: Req, transfer: TransferListItem[] = [], onMessage?: OnTaskMessage): Promise<Res> {
     if (this.failure) return Promise.reject(this.failure);
-    if (this.slots.length === 0) {
-      try {
-        return Promise.resolve(this.inline(req).result);
-      } catch (e) {
-        return Promise.reject(e);
-      }
-    }
+    if (this.slots.length === 0) return this.runInline(req, onMessage);
     let slot = this.slots[0]!;
     for (const s of this.slots) if (s.inflight.size < slot.inflight.size) slot = s;
     const id = this.nextId++;
     return new Promise<Res>((resolve, reject) => {
-      slot.inflight.set(id, { resolve, reject });
-      slot.worker.postMessage({ id, req }, transfer);
+      slot.inflight.set(id, { resolve: resolve as (r: unknown) => void, reject, onMessage });
+      slot.worker.postMessage({ id, kind: 'run', req } satisfies ToWorker, transfer);
     });
   }
 
@@ -109,6 +115,39 @@ export class WorkerPool<Req, Res> {
     this.closed = true;
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
     this.slots.length = 0;
+  }
+
+  private async runInline(req: Req, onMessage?: OnTaskMessage): Promise<Res> {
+    const ctx: TaskContext = {
+      ask: async (msg) => onMessage?.(msg),
+      tell: (msg) => void onMessage?.(msg),
+    };
+    return (await this.inline(req, ctx)).result;
+  }
+
+  private onMessage(slot: Slot, m: FromWorker): void {
+    const p = slot.inflight.get(m.id);
+    if (!p) return;
+    if (m.kind === 'ask') {
+      Promise.resolve()
+        .then(() => p.onMessage?.(m.msg))
+        .then(
+          (answer) => slot.worker.postMessage({ id: m.id, kind: 'answer', seq: m.seq, answer } satisfies ToWorker),
+          (e: unknown) => this.fail(e),
+        );
+      return;
+    }
+    if (m.kind === 'tell') {
+      try {
+        p.onMessage?.(m.msg);
+      } catch (e) {
+        this.fail(e);
+      }
+      return;
+    }
+    slot.inflight.delete(m.id);
+    if (m.kind === 'result') p.resolve(m.result);
+    else p.reject(m.objectKey === undefined ? new Error(m.error) : new IntegrityError(m.objectKey, m.error));
   }
 
   private fail(e: unknown): void {
