@@ -1,6 +1,6 @@
 /**
- * S3-compatible backend (AWS, Ceph RGW, MinIO, …). The only module that talks to the AWS SDK;
- * nothing SDK-typed leaves this folder.
+ * S3-compatible backend (AWS, Ceph RGW, MinIO, …). This folder is the only code that talks to
+ * the AWS SDK, and nothing SDK-typed leaves it.
  *
  * How each part of the Storage contract is kept on S3:
  * - never overwrite: PutObject carries `If-None-Match: *` (412 → 'already-exists'). Servers that
@@ -47,8 +47,9 @@ export interface S3StorageOptions extends S3CredentialFiles {
   readonly partSizeBytes?: number;
   readonly listPageSize?: number;
   /**
-   * 'server': trust the server to enforce If-None-Match (AWS does, for every bucket).
-   * 'check-first': also HeadObject before each put (any other server).
+   * 'server': trust the server to enforce If-None-Match (AWS documents it for PutObject and
+   * CompleteMultipartUpload). 'check-first': also HeadObject before each put (the default for
+   * any other server: Ceph RGW Pacific ignores the header on versioned buckets and multipart).
    */
   readonly conditionalWrites?: 'server' | 'check-first';
 }
