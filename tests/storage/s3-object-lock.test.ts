@@ -7,6 +7,7 @@
 import { DeleteObjectCommand, GetObjectCommand, GetObjectRetentionCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openStorage } from '../../src/storage/open-storage.js';
 import { S3Storage } from '../../src/storage/s3/s3-storage.js';
 import { adminClient, createTestBucket, s3TestEnv, SKIPPED_S3 } from '../helpers/s3-test-env.js';
 import { expectKind } from './contract.js';
@@ -56,6 +57,15 @@ describe.skipIf(!env)('S3 Object Lock on RGW', () => {
     expect(kept?.Mode).toBe('COMPLIANCE');
     expect(kept?.RetainUntilDate?.getTime()).toBe(extended);
     await expectKind(s.extendRetention('data/missing', { mode: 'compliance', until: later }), 'not-found');
+
+    // The wrappers openStorage puts around S3Storage pass both Object Lock methods through.
+    const wrapped = await openStorage(bucket.location, { s3: { credentials } });
+    expect(await wrapped.objectLock?.()).toEqual({ enabled: true });
+    const latest = new Date(Date.now() + 3 * HOUR);
+    await wrapped.extendRetention?.('data/p1', { mode: 'compliance', until: latest });
+    const viaWrappers = (await retentionOf(bucket.name, 'data/p1'))?.RetainUntilDate?.getTime() ?? 0;
+    expect(Math.abs(viaWrappers - latest.getTime())).toBeLessThan(1000);
+    await wrapped.close();
 
     // A plain delete only hides the object behind a delete marker; the locked version stays.
     await s.delete('data/p1');
