@@ -229,7 +229,9 @@ status() {
     IFS=: read -r name comm <<<"$entry"
     if pid="$(live_pid "$name" "$comm")"; then echo "$name running (pid $pid)"; else echo "$name not running"; fi
   done
-  if s3_answers; then echo "S3 answers on $ENDPOINT"; else echo "S3 not answering on $ENDPOINT"; return 1; fi
+  if all_running; then echo "S3 answers on $ENDPOINT"; return 0; fi
+  if s3_answers; then echo "S3 answers on $ENDPOINT, but not from daemons started in $DIR"; else echo "S3 not answering on $ENDPOINT"; fi
+  return 1
 }
 
 # One start/stop at a time per directory (two CI steps racing would otherwise both mkfs).
