@@ -1,9 +1,16 @@
 /**
- * `coffre restore`: a snapshot, or some of its paths, under a target directory.
+ * `coffre restore` and `coffre dump`: a snapshot, or some of its paths, under a target
+ * directory, as a tar stream, or one file's bytes.
  * @module
  */
+import * as path from 'node:path';
+import type { Writable } from 'node:stream';
+import { IncompleteError, UsageError } from '../domain/errors.js';
 import type { Repository } from '../repository/repository.js';
+import { writeFileContent } from '../restorer/dump.js';
+import { planItems } from '../restorer/plan.js';
 import { restoreTree, type RestoreOptions, type RestoreResult } from '../restorer/restorer.js';
+import { writeTar, type TarOptions, type TarResult } from '../restorer/tar.js';
 
 export interface RestoreRequest extends RestoreOptions {
   /** "latest", a snapshot id or a unique prefix of one */
@@ -14,4 +21,43 @@ export async function runRestore(repo: Repository, req: RestoreRequest): Promise
   const { id, snapshot } = await repo.findSnapshot(req.snapshot);
   const result = await restoreTree(repo, snapshot.tree, req);
   return { ...result, snapshotId: id };
+}
+
+export interface TarRequest extends TarOptions {
+  readonly snapshot: string;
+  readonly include?: readonly string[];
+  readonly out: Writable;
+}
+
+/** The snapshot (or the included paths) as a tar archive written to `out`. */
+export async function runRestoreTar(repo: Repository, req: TarRequest): Promise<TarResult & { snapshotId: string }> {
+  const { id, snapshot } = await repo.findSnapshot(req.snapshot);
+  const plan = await planItems(repo, snapshot.tree, req.include ?? []);
+  const result = await writeTar(repo, plan, req.out, req);
+  return { ...result, snapshotId: id };
+}
+
+export interface DumpRequest {
+  readonly snapshot: string;
+  /** the path as backed up, e.g. /srv/data/a.csv */
+  readonly path: string;
+  readonly out: Writable;
+  /** end `out` when done (not for process.stdout) */
+  readonly end?: boolean;
+}
+
+/** One file's bytes; a directory is written as a tar archive of what it holds. */
+export async function runDump(repo: Repository, req: DumpRequest): Promise<{ snapshotId: string; type: 'file' | 'dir'; bytes: number }> {
+  const { id, snapshot } = await repo.findSnapshot(req.snapshot);
+  const want = path.posix.resolve('/', req.path);
+  const plan = await planItems(repo, snapshot.tree, [want]);
+  const item = plan.order.find((i) => i.snapshotPath === want);
+  if (!item) throw new UsageError(`${want} is not in snapshot ${id.slice(0, 8)}`);
+  if (item.node.type === 'symlink') throw new UsageError(`${want} is a symbolic link (to ${JSON.stringify(item.node.target ?? '')}): nothing to dump`);
+  if (item.node.type === 'dir') {
+    const r = await writeTar(repo, plan, req.out, { end: req.end });
+    if (r.failures.length) throw new IncompleteError(`${r.failures.length} file(s) left out of the archive`, r.failures.map((f) => `${f.path}: ${f.reason}`));
+    return { snapshotId: id, type: 'dir', bytes: r.archiveBytes };
+  }
+  return { snapshotId: id, type: 'file', bytes: await writeFileContent(repo, item, req.out, { end: req.end }) };
 }

@@ -91,8 +91,16 @@ export class Repository {
   // ---- index -------------------------------------------------------------------------
 
   /**
+   * Index objects the last `loadIndex` found damaged (IntegrityError): they were skipped,
+   * so the blobs only they list are unknown. Restores then fail just the files needing
+   * those blobs, a backup stores such blobs again, and check and drills report them.
+   */
+  readonly damagedIndexes: { readonly object: string; readonly message: string }[] = [];
+
+  /**
    * Merges every index object not merged yet into the blob index. If an index object the
    * blob index knows has disappeared (a prune elsewhere), it is rebuilt from scratch.
+   * A damaged index object is skipped and listed in `damagedIndexes`, never merged.
    */
   async loadIndex(onProgress?: (done: number, total: number) => void): Promise<void> {
     const present = new Set<IndexId>();
@@ -104,8 +112,16 @@ export class Repository {
     if ([...merged].some((id) => !present.has(id))) this.index.clear();
     const todo = [...present].filter((id) => !this.index.mergedIndexes().has(id));
     let done = 0;
+    this.damagedIndexes.length = 0;
     await forEachLimited(todo, INDEX_FETCH_CONCURRENCY, async (id) => {
-      const content = await this.readIndex(id);
+      let content: IndexContent;
+      try {
+        content = await this.readIndex(id);
+      } catch (e) {
+        if (!(e instanceof IntegrityError)) throw e;
+        this.damagedIndexes.push({ object: indexKey(id), message: e.message });
+        return;
+      }
       this.index.addPacks(content.packs, id);
       onProgress?.(++done, todo.length);
     });

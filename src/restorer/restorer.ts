@@ -6,19 +6,24 @@
  *
  * A damaged or missing object fails only the files that need it: the rest is restored,
  * and the failed files are reported by name. Existing files are kept unless `overwrite`;
- * a file already restored identically (same size and mtime) is skipped, which is what
- * makes an interrupted restore resumable.
+ * a file already restored identically (same size and mtime) is skipped, and the intact
+ * pieces of a part file left by a killed restore are kept, which is what makes an
+ * interrupted restore resumable.
+ *
+ * Memory stays bounded: at most `concurrency` pack ranges (each at most a pack) are held,
+ * and at most OPEN_LIMIT blobs are being decrypted or written at once.
  * @module
  */
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import { describeError } from '../domain/errors.js';
+import { describeError, IntegrityError } from '../domain/errors.js';
 import type { BlobId } from '../domain/ids.js';
 import { packKey } from '../repository/layout.js';
 import { forEachLimited, type Repository } from '../repository/repository.js';
+import { Limiter } from '../repository/tree-loader.js';
 import type { TreeNode } from '../repository/tree.js';
-import { alreadyRestored, applyMetadata, createSymlink, FileWriter } from './file-writer.js';
-import { planItems, planPacks, type PackPlan, type PlannedFile } from './plan.js';
+import { alreadyRestored, applyMetadata, createSymlink, FileWriter, OpenFiles } from './file-writer.js';
+import { planItems, planPacks, type PackPlan, type PlannedFile, type RestorePlan } from './plan.js';
 import { verifyFile } from './verify.js';
 
 export interface RestoreEvents {
@@ -32,9 +37,19 @@ export interface RestoreOptions {
   readonly overwrite?: boolean;
   /** Re-read every restored file and check it against the snapshot. */
   readonly verify?: boolean;
-  /** Packs fetched at once (default 4). */
+  /** Packs fetched at once (default 4; 8 on storage without local files). */
   readonly concurrency?: number;
+  /** Tree reads in flight while planning (default 16). */
+  readonly treeConcurrency?: number;
   readonly events?: RestoreEvents;
+}
+
+export interface RestoreFailure {
+  /** path inside the snapshot */
+  readonly path: string;
+  readonly reason: string;
+  /** the damaged or missing storage object, when one is to blame */
+  readonly object?: string;
 }
 
 export interface RestoreResult {
@@ -44,21 +59,39 @@ export interface RestoreResult {
   readonly bytes: number;
   /** files found already restored (resume) */
   readonly skipped: number;
+  /** bytes found intact in part files left by an interrupted restore (not fetched again) */
+  readonly resumedBytes: number;
   readonly verifiedFiles: number;
-  readonly failures: readonly { path: string; reason: string }[];
+  readonly verifiedBytes: number;
+  readonly failures: readonly RestoreFailure[];
+  /** planning, restoring, verifying, and all of it */
+  readonly planMs: number;
+  readonly restoreMs: number;
+  readonly verifyMs: number;
   readonly durationMs: number;
 }
 
 /** Blobs closer than this in a pack are fetched in one ranged read. */
 const COALESCE_GAP = 256 * 1024;
+/** Blobs being decrypted or written at once (each at most the chunker's maximum, 8 MiB). */
+const OPEN_LIMIT = 8;
+/** Verifications running at once. */
+const VERIFY_CONCURRENCY = 4;
 
 export async function restoreTree(repo: Repository, rootTree: BlobId, opts: RestoreOptions): Promise<RestoreResult> {
   const started = Date.now();
+  const plan = await planItems(repo, rootTree, opts.include ?? [], { concurrency: opts.treeConcurrency });
+  const result = await restorePlan(repo, plan, opts);
+  return { ...result, planMs: result.planMs + (Date.now() - started - result.durationMs), durationMs: Date.now() - started };
+}
+
+/** Restores what a plan selected (all of a snapshot, some paths, or a drill's sample). */
+export async function restorePlan(repo: Repository, plan: RestorePlan, opts: RestoreOptions): Promise<RestoreResult> {
+  const started = Date.now();
   const target = path.resolve(opts.target);
-  const plan = await planItems(repo, rootTree, opts.include ?? []);
-  const failures: { path: string; reason: string }[] = [];
-  const fail = (p: string, reason: string) => {
-    failures.push({ path: p, reason });
+  const failures: RestoreFailure[] = [];
+  const fail = (p: string, reason: string, object?: string) => {
+    failures.push(object === undefined ? { path: p, reason } : { path: p, reason, object });
     opts.events?.itemFailed?.(p, reason);
   };
   const dest = (snapshotPath: string) => path.join(target, snapshotPath);
@@ -66,8 +99,11 @@ export async function restoreTree(repo: Repository, rootTree: BlobId, opts: Rest
   await fs.mkdir(target, { recursive: true });
   for (const d of plan.dirs) await fs.mkdir(dest(d.snapshotPath), { recursive: true, mode: 0o700 });
 
+  const files = new OpenFiles();
   const writers = new Map<PlannedFile, FileWriter>();
+  const present = new Map<PlannedFile, Set<number>>();
   let skipped = 0;
+  let resumedBytes = 0;
   for (const f of plan.files) {
     const final = dest(f.snapshotPath);
     const existing = await alreadyRestored(final, f.node);
@@ -79,8 +115,16 @@ export async function restoreTree(repo: Repository, rootTree: BlobId, opts: Rest
       fail(f.snapshotPath, 'exists and differs (use --overwrite to replace it)');
       continue;
     }
-    writers.set(f, new FileWriter(final, f.node));
+    const w = new FileWriter(final, f.node, files);
+    writers.set(f, w);
+    const pieces = (f.node.content ?? []).map((id) => repo.index.lookup(id));
+    if (pieces.length > 0 && pieces.every((b) => b !== undefined)) {
+      const have = await w.resume(pieces, (b) => repo.blobId(b));
+      if (have.size > 0) present.set(f, have);
+      resumedBytes += w.resumedBytes;
+    }
   }
+  const planMs = Date.now() - started;
 
   let filesDone = skipped;
   let bytesDone = 0;
@@ -92,25 +136,31 @@ export async function restoreTree(repo: Repository, rootTree: BlobId, opts: Rest
       filesDone++;
       progress();
     } catch (e) {
-      w.failed = describeError(e);
+      w.fail(describeError(e));
     }
   };
 
-  const { packs, unknown } = planPacks(repo, [...writers.keys()]);
-  for (const [f, id] of unknown) writers.get(f)!.failed = `blob ${id.slice(0, 8)} is not in the repository index`;
-  for (const [f, w] of writers) if (w.complete) await finish(f, w); // empty files
+  const { packs, unknown } = planPacks(repo, [...writers.keys()], (f) => present.get(f));
+  for (const [f, id] of unknown) writers.get(f)!.fail(`blob ${id.slice(0, 8)} is not in the repository index`, 'index');
+  for (const [f, w] of writers) if (w.complete) await finish(f, w); // empty files, and part files found complete
 
-  await forEachLimited(packs, opts.concurrency ?? 4, async (pack) => {
-    await restorePack(repo, pack, writers, async (f, w, bytes) => {
-      bytesDone += bytes;
-      if (w.complete) await finish(f, w);
+  const opening = new Limiter(OPEN_LIMIT);
+  const defaultConcurrency = repo.storage.location.startsWith('s3:') ? 8 : 4;
+  try {
+    await forEachLimited(packs, opts.concurrency ?? defaultConcurrency, async (pack) => {
+      await restorePack(repo, pack, writers, opening, async (f, w, bytes) => {
+        bytesDone += bytes;
+        if (w.complete) await finish(f, w);
+      });
     });
-  });
+  } finally {
+    await files.closeAll();
+  }
 
   for (const [f, w] of writers) {
     if (w.failed !== undefined) {
-      fail(f.snapshotPath, w.failed);
-      await w.discard();
+      fail(f.snapshotPath, w.failed, w.failedObject);
+      if (!w.keepPart) await w.discard();
     }
   }
   for (const l of plan.symlinks) {
@@ -124,68 +174,116 @@ export async function restoreTree(repo: Repository, rootTree: BlobId, opts: Rest
     await applyMetadata(dest(d.snapshotPath), d.node).catch((e: unknown) => fail(d.snapshotPath, describeError(e)));
   }
 
+  const restored = Date.now();
+
   let verifiedFiles = 0;
+  let verifiedBytes = 0;
   if (opts.verify) {
     const failed = new Set(failures.map((f) => f.path));
-    for (const f of plan.files) {
-      if (failed.has(f.snapshotPath)) continue;
+    await forEachLimited(plan.files, VERIFY_CONCURRENCY, async (f) => {
+      if (failed.has(f.snapshotPath)) return;
       const problem = await verifyFile(repo, dest(f.snapshotPath), f.node);
       if (problem) fail(f.snapshotPath, `verify: ${problem}`);
-      else verifiedFiles++;
-    }
+      else {
+        verifiedFiles++;
+        verifiedBytes += f.node.size ?? 0;
+      }
+    });
   }
 
   const failedPaths = new Set(failures.map((f) => f.path));
+  const done = Date.now();
   return {
     files: plan.files.filter((f) => !failedPaths.has(f.snapshotPath)).length,
     dirs: plan.dirs.length,
     symlinks: plan.symlinks.length,
     bytes: bytesDone,
     skipped,
+    resumedBytes,
     verifiedFiles,
+    verifiedBytes,
     failures,
-    durationMs: Date.now() - started,
+    planMs,
+    restoreMs: restored - started - planMs,
+    verifyMs: done - restored,
+    durationMs: done - started,
   };
 }
 
 type Delivered = (f: PlannedFile, w: FileWriter, bytes: number) => Promise<void>;
 
-/** Fetches the needed ranges of one pack and writes each blob wherever it is needed. */
-async function restorePack(repo: Repository, pack: PackPlan, writers: Map<PlannedFile, FileWriter>, delivered: Delivered): Promise<void> {
+/** Which storage object an error blames: the one it names, else `fallback`; undefined for storage trouble. */
+function blamed(e: unknown, fallback: string): string | undefined {
+  if (e instanceof IntegrityError) return e.objectKey;
+  const kind = (e as { kind?: string }).kind;
+  return kind === 'not-found' || kind === 'invalid-range' ? fallback : undefined;
+}
+
+/**
+ * Fetches the needed ranges of one pack and writes each blob wherever it is needed. On
+ * storage that cannot read ranges, the whole pack is fetched once instead.
+ */
+async function restorePack(
+  repo: Repository,
+  pack: PackPlan,
+  writers: Map<PlannedFile, FileWriter>,
+  opening: Limiter,
+  delivered: Delivered,
+): Promise<void> {
+  const key = packKey(pack.packId);
   const live = (t: { file: PlannedFile }) => writers.get(t.file)!.failed === undefined;
-  for (const group of coalesce(pack.blobs)) {
+  const groups = repo.storage.capabilities.rangeReads ? coalesce(pack.blobs) : [pack.blobs];
+  for (const group of groups) {
     if (!group.some((b) => b.targets.some(live))) continue;
     const first = group[0]!.blob;
     const last = group[group.length - 1]!.blob;
     let range: Buffer;
+    let base: number;
     try {
-      range = await repo.storage.getRange(packKey(pack.packId), first.offset, last.offset + last.length - first.offset);
+      if (repo.storage.capabilities.rangeReads) {
+        range = await repo.storage.getRange(key, first.offset, last.offset + last.length - first.offset);
+        base = first.offset;
+      } else {
+        range = await repo.storage.get(key);
+        base = 0;
+      }
     } catch (e) {
-      for (const b of group) for (const t of b.targets) writers.get(t.file)!.failed ??= describeError(e);
+      const object = blamed(e, key);
+      for (const b of group) {
+        for (const t of b.targets) {
+          const w = writers.get(t.file)!;
+          w.fail(describeError(e), object);
+          if (object === undefined) w.keepPart = true; // storage trouble: a later run resumes the part file
+        }
+      }
       continue;
     }
-    // Open every blob of the range at once: worker round trips overlap instead of queueing.
+    // Open the blobs of the range together (worker round trips overlap), OPEN_LIMIT at a time overall.
     await Promise.all(
-      group.map(async ({ blob, targets }) => {
-        const sealed = range.subarray(blob.offset - first.offset, blob.offset - first.offset + blob.length);
-        let raw: Buffer;
-        try {
-          raw = await repo.openBlob(blob, sealed);
-        } catch (e) {
-          for (const t of targets) writers.get(t.file)!.failed ??= describeError(e);
-          return;
-        }
-        for (const t of targets) {
-          const w = writers.get(t.file)!;
-          if (w.failed !== undefined) continue;
+      group.map(({ blob, targets }) =>
+        opening.run(async () => {
+          if (!targets.some(live)) return;
+          const sealed = range.subarray(blob.offset - base, blob.offset - base + blob.length);
+          let raw: Buffer;
           try {
-            await w.write(t.offset, raw);
-            await delivered(t.file, w, raw.length);
+            if (sealed.length !== blob.length) throw new IntegrityError(key, `${key}: truncated: blob ${blob.id.slice(0, 8)} lies past its end`);
+            raw = await repo.openBlob(blob, sealed);
           } catch (e) {
-            w.failed ??= describeError(e);
+            for (const t of targets) writers.get(t.file)!.fail(describeError(e), blamed(e, key) ?? key);
+            return;
           }
-        }
-      }),
+          for (const t of targets) {
+            const w = writers.get(t.file)!;
+            if (w.failed !== undefined) continue;
+            try {
+              await w.write(t.offset, raw);
+              await delivered(t.file, w, raw.length);
+            } catch (e) {
+              w.fail(describeError(e));
+            }
+          }
+        }),
+      ),
     );
   }
 }

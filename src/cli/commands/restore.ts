@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { runRestore } from '../../app/restore.js';
+import { restoreTar } from './tar-output.js';
 import { withRepository } from '../../app/repo.js';
 import { IncompleteError, UsageError } from '../../domain/errors.js';
 import { formatBytes, formatDuration, formatRate } from '../../ui/format.js';
@@ -12,6 +13,7 @@ interface RestoreFlags {
   verify?: boolean;
   overwrite?: boolean;
   json?: boolean;
+  tar?: string;
 }
 
 export function registerRestore(program: Command): void {
@@ -23,9 +25,15 @@ export function registerRestore(program: Command): void {
     .option('-i, --include <path>', 'restore only this path of the snapshot (repeatable)', collect)
     .option('--verify', 're-read every restored file and check it against the snapshot')
     .option('--overwrite', 'replace existing files that differ')
+    .option('--tar <file>', 'write a tar archive instead ("-" = stdout), e.g. to pipe to another host')
     .option('--json', 'print a JSON summary')
     .action(async (ref: string, opts: RestoreFlags, cmd: Command) => {
-      if (!opts.target) throw new UsageError('restore needs --target DIR');
+      if (opts.tar !== undefined) {
+        if (opts.target !== undefined) throw new UsageError('--tar and --target exclude each other');
+        if (opts.verify) throw new UsageError('--verify re-reads restored files; with --tar every blob is authenticated as it is written');
+        return restoreTar(cmd, ref, { file: opts.tar, include: opts.include, overwrite: opts.overwrite, json: opts.json });
+      }
+      if (!opts.target) throw new UsageError('restore needs --target DIR (or --tar FILE)');
       const r = await withRepository(repoOptions(cmd), (repo) =>
         runRestore(repo, { snapshot: ref, target: opts.target!, include: opts.include, verify: opts.verify, overwrite: opts.overwrite }),
       );

@@ -1,0 +1,52 @@
+/**
+ * One file of a snapshot, its bytes in order, to a stream (`coffre dump SNAPSHOT PATH`):
+ * blob by blob, authenticated, with a bounded read-ahead, so a file of any size passes
+ * through in flat memory.
+ * @module
+ */
+import type { Writable } from 'node:stream';
+import { IntegrityError } from '../domain/errors.js';
+import type { Repository } from '../repository/repository.js';
+import { splitResolvable, streamFileBlobs } from './blob-stream.js';
+import type { PlannedFile } from './plan.js';
+
+export async function writeFileContent(repo: Repository, file: PlannedFile, out: Writable, opts: { end?: boolean; readAhead?: number } = {}): Promise<number> {
+  const { unknown } = splitResolvable(repo, [file]);
+  if (unknown[0]) throw unknown[0];
+  let bytes = 0;
+  let failed: Error | undefined;
+  const onError = (e: Error) => (failed = e);
+  out.on('error', onError);
+  try {
+    for await (const { data } of streamFileBlobs(repo, [file], { readAhead: opts.readAhead })) {
+      if (failed) throw failed;
+      bytes += data.length;
+      if (!out.write(data)) await waitDrain(out);
+    }
+    if (failed) throw failed;
+    if (opts.end ?? true) await new Promise<void>((resolve) => out.end(() => resolve()));
+  } catch (e) {
+    if (e instanceof IntegrityError) {
+      throw new IntegrityError(e.objectKey, `${file.snapshotPath}: output stopped after ${bytes} bytes: ${e.message}`, { cause: e });
+    }
+    throw e;
+  } finally {
+    out.off('error', onError);
+  }
+  return bytes;
+}
+
+function waitDrain(out: Writable): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const ok = () => {
+      out.off('error', ko);
+      resolve();
+    };
+    const ko = (e: Error) => {
+      out.off('drain', ok);
+      reject(e);
+    };
+    out.once('drain', ok);
+    out.once('error', ko);
+  });
+}
