@@ -21,6 +21,7 @@ import { WriteSession, type WriteSessionOptions } from '../repository/write-sess
 import type { BackupEvents } from './events.js';
 import type { FileChangeCache } from './file-cache.js';
 import { identityOf, saveFile, type FileSaverDeps } from './file-saver.js';
+import { Semaphore } from '../util/semaphore.js';
 import { findParent } from './parent.js';
 
 export interface BackupOptions {
@@ -33,6 +34,8 @@ export interface BackupOptions {
   readonly session?: WriteSessionOptions;
   /** Checked between files; when it returns true the backup stops without a snapshot. */
   readonly shouldStop?: () => boolean;
+  /** Called once everything is stored, just before the snapshot is written (the commit point). */
+  readonly beforeSnapshot?: () => Promise<void> | void;
   /** "now" for the snapshot time (tests). */
   readonly time?: Date;
 }
@@ -55,6 +58,13 @@ interface Counters {
   totalFiles: number;
   totalBytes: number;
 }
+
+/** A result still being produced: the walk moves on while files are read. Never rejects. */
+interface Pending<T> {
+  readonly done: Promise<T>;
+}
+
+const ready = <T>(value: T): Pending<T> => ({ done: Promise.resolve(value) });
 
 export class BackupStoppedError extends Error {
   constructor() {
@@ -100,6 +110,7 @@ export async function backup(repo: Repository, opts: BackupOptions): Promise<Bac
     program: 'coffre 0.1.0',
     summary,
   };
+  await opts.beforeSnapshot?.();
   const snapshotId = await repo.saveSnapshot(snapshot);
   return { snapshotId, snapshot, summary, failures: run.failures, warnings: run.warnings };
 }
@@ -115,7 +126,13 @@ class BackupRun {
   readonly counters: Counters = { filesNew: 0, filesChanged: 0, filesUnmodified: 0, dirs: 0, bytesRead: 0, totalFiles: 0, totalBytes: 0 };
   readonly failures: string[] = [];
   warnings = 0;
+  /** The first error that stops the whole backup. */
+  private fatal: unknown;
   private readonly deps: FileSaverDeps;
+  /** Large files go to worker threads: a few more than there are threads keeps them busy. */
+  private readonly largeFileSlots: Semaphore;
+  /** Small files are read here: many at once hide the latency of each read. */
+  private readonly smallFileSlots = new Semaphore(32);
   private readonly isExcluded: (p: string) => boolean;
   private readonly events: BackupEvents;
 
@@ -130,6 +147,7 @@ class BackupRun {
       minChunk: repo.config.chunker.minSize,
       blobId: (raw) => repo.blobId(raw),
     };
+    this.largeFileSlots = new Semaphore(repo.codec.threads + 1);
     const patterns = opts.exclude ?? [];
     const matcher = patterns.length ? picomatch([...patterns], { dot: true, basename: true }) : undefined;
     this.isExcluded = matcher ? (p) => matcher(p) : () => false;
@@ -138,101 +156,143 @@ class BackupRun {
 
   /** The root tree: the given paths with their ancestors down from "/". */
   async saveRoot(paths: readonly string[], parentRoot: Tree | undefined): Promise<BlobId> {
-    return this.saveVirtualDir('/', paths, parentRoot);
+    const root = await this.startVirtualDir('/', paths, parentRoot);
+    const id = await root.done;
+    if (this.fatal !== undefined) throw this.fatal;
+    return id!;
   }
 
-  private async saveVirtualDir(dir: string, targets: readonly string[], parent: Tree | undefined): Promise<BlobId> {
+  private async startVirtualDir(dir: string, targets: readonly string[], parent: Tree | undefined): Promise<Pending<BlobId | undefined>> {
     const byName = new Map<string, string[]>();
     for (const t of targets) {
-      const rest = path.relative(dir, t);
-      const name = rest.split('/')[0]!;
+      const name = path.relative(dir, t).split('/')[0]!;
       byName.set(name, [...(byName.get(name) ?? []), t]);
     }
-    const nodes: TreeNode[] = [];
+    const children: Pending<TreeNode | undefined>[] = [];
     for (const [name, below] of byName) {
       const full = path.join(dir, name);
       const parentNode = parent?.nodes.find((n) => n.name === name);
       if (below.includes(full)) {
-        const node = await this.saveItem(full, name, parentNode);
-        if (node) nodes.push(node);
+        children.push(await this.startItem(full, name, parentNode));
         continue;
       }
       const st = await this.lstat(full);
       if (!st) continue;
-      const parentSub = parentNode?.type === 'dir' && parentNode.subtree ? await this.repo.readTree(parentNode.subtree) : undefined;
-      const subtree = await this.saveVirtualDir(full, below, parentSub);
-      nodes.push({ ...baseNode(name, 'dir', st), subtree });
+      const sub = await this.startVirtualDir(full, below, await this.parentTree(parentNode));
+      children.push(this.then(sub, (subtree) => (subtree ? { ...baseNode(name, 'dir', st), subtree } : undefined)));
     }
-    return this.saveTree(nodes);
+    return this.treeOf(children);
   }
 
-  private async saveDir(dir: string, parent: Tree | undefined): Promise<BlobId | undefined> {
+  /**
+   * Walks one directory: every entry is started in order, and the walk moves on while
+   * files are being read (at most a few at once, see the slots); the directory's tree is
+   * saved once all its entries are done.
+   */
+  private async startDir(dir: string, parent: Tree | undefined): Promise<Pending<BlobId | undefined>> {
     let names: string[];
     try {
       names = await fs.readdir(dir);
     } catch (e) {
       this.fail(dir, e);
-      return undefined;
+      return ready(undefined);
     }
     names.sort();
     const parentByName = new Map(parent?.nodes.map((n) => [n.name, n]));
-    const nodes: TreeNode[] = [];
+    const children: Pending<TreeNode | undefined>[] = [];
     for (const name of names) {
       const full = path.join(dir, name);
       if (this.isExcluded(full)) continue;
-      const node = await this.saveItem(full, name, parentByName.get(name));
-      if (node) nodes.push(node);
+      children.push(await this.startItem(full, name, parentByName.get(name)));
     }
-    return this.saveTree(nodes);
+    return this.treeOf(children);
   }
 
-  private async saveItem(full: string, name: string, parentNode: TreeNode | undefined): Promise<TreeNode | undefined> {
-    if (this.opts.shouldStop?.()) throw new BackupStoppedError();
+  private async startItem(full: string, name: string, parentNode: TreeNode | undefined): Promise<Pending<TreeNode | undefined>> {
+    if (this.fatal !== undefined) return ready(undefined);
+    if (this.opts.shouldStop?.()) {
+      this.fatal = new BackupStoppedError();
+      return ready(undefined);
+    }
     const st = await this.lstat(full);
-    if (!st) return undefined;
+    if (!st) return ready(undefined);
     if (st.isDirectory()) {
-      const parentSub = parentNode?.type === 'dir' && parentNode.subtree ? await this.repo.readTree(parentNode.subtree) : undefined;
-      const subtree = await this.saveDir(full, parentSub);
-      if (!subtree) return undefined;
-      this.counters.dirs++;
-      return { ...baseNode(name, 'dir', st), subtree };
+      const sub = await this.startDir(full, await this.parentTree(parentNode));
+      return this.then(sub, (subtree) => {
+        if (!subtree) return undefined;
+        this.counters.dirs++;
+        return { ...baseNode(name, 'dir', st), subtree };
+      });
     }
     if (st.isSymbolicLink()) {
       try {
-        return { ...baseNode(name, 'symlink', st), target: await fs.readlink(full) };
+        return ready({ ...baseNode(name, 'symlink', st), target: await fs.readlink(full) });
       } catch (e) {
         this.fail(full, e);
-        return undefined;
+        return ready(undefined);
       }
     }
-    if (st.isFile()) return this.saveRegularFile(full, name, st, parentNode);
-    this.warn(full, 'skipped: not a regular file, directory or symlink (socket, FIFO or device)');
-    return undefined;
+    if (!st.isFile()) {
+      this.warn(full, 'skipped: not a regular file, directory or symlink (socket, FIFO or device)');
+      return ready(undefined);
+    }
+    const cached = this.cachedContent(full, st);
+    if (cached) return ready(this.fileNode(name, st, cached, Number(st.size), parentNode));
+    const slots = st.size >= BigInt(this.deps.minChunk) ? this.largeFileSlots : this.smallFileSlots;
+    await slots.acquire();
+    return { done: this.guard(this.readFile(full, name, st, parentNode).finally(() => slots.release())) };
   }
 
-  private async saveRegularFile(full: string, name: string, st: BigIntStats, parentNode: TreeNode | undefined): Promise<TreeNode | undefined> {
-    const cache = this.opts.fileCache;
-    let content: readonly BlobId[] | undefined = cache?.lookup(full, identityOf(st));
-    let size = Number(st.size);
-    if (content && !content.every((id) => this.session.knows(id))) content = undefined;
-    if (!content) {
-      try {
-        const saved = await saveFile(full, st.size, this.deps);
-        content = saved.content;
-        size = saved.size;
-        this.counters.bytesRead += saved.bytesRead;
-        if (saved.changedWhileRead) this.warn(full, 'file changed while it was read; stored as last read');
-        else cache?.record(full, saved.identity, content);
-      } catch (e) {
-        this.fail(full, e);
-        return undefined;
-      }
+  /** The content ids the file-change cache has for an unchanged file, if all are still stored. */
+  private cachedContent(full: string, st: BigIntStats): readonly BlobId[] | undefined {
+    const content = this.opts.fileCache?.lookup(full, identityOf(st));
+    return content && content.every((id) => this.session.knows(id)) ? content : undefined;
+  }
+
+  private async readFile(full: string, name: string, st: BigIntStats, parentNode: TreeNode | undefined): Promise<TreeNode | undefined> {
+    let saved;
+    try {
+      saved = await saveFile(full, st.size, this.deps);
+    } catch (e) {
+      this.fail(full, e);
+      return undefined;
     }
+    this.counters.bytesRead += saved.bytesRead;
+    if (saved.changedWhileRead) this.warn(full, 'file changed while it was read; stored as last read');
+    else this.opts.fileCache?.record(full, saved.identity, saved.content);
+    return this.fileNode(name, st, saved.content, saved.size, parentNode);
+  }
+
+  private fileNode(name: string, st: BigIntStats, content: readonly BlobId[], size: number, parentNode: TreeNode | undefined): TreeNode {
     this.classify(content, size, parentNode);
     this.counters.totalFiles++;
     this.counters.totalBytes += size;
     this.events.progress?.({ filesDone: this.counters.totalFiles, bytesRead: this.counters.bytesRead, bytesNew: this.session.stats.bytesNew });
     return { ...baseNode(name, 'file', st), size, content: [...content] };
+  }
+
+  private async parentTree(node: TreeNode | undefined): Promise<Tree | undefined> {
+    return node?.type === 'dir' && node.subtree ? this.repo.readTree(node.subtree) : undefined;
+  }
+
+  private treeOf(children: readonly Pending<TreeNode | undefined>[]): Pending<BlobId | undefined> {
+    const all = Promise.all(children.map((c) => c.done));
+    return { done: this.guard(all.then((nodes) => this.saveTree(nodes.filter((n): n is TreeNode => n !== undefined)))) };
+  }
+
+  private then<T, U>(p: Pending<T>, f: (value: T) => U): Pending<U | undefined> {
+    return { done: this.guard(p.done.then(f)) };
+  }
+
+  /**
+   * Results are awaited long after they start, so a rejection would go unhandled: keep the
+   * first fatal error (storage down, stop requested) instead, and let the walk wind down.
+   */
+  private guard<T>(p: Promise<T>): Promise<T | undefined> {
+    return p.catch((e: unknown) => {
+      this.fatal ??= e;
+      return undefined;
+    });
   }
 
   private classify(content: readonly BlobId[], size: number, parentNode: TreeNode | undefined): void {
@@ -244,6 +304,8 @@ class BackupRun {
   private async saveTree(nodes: TreeNode[]): Promise<BlobId> {
     const bytes = encodeTree(nodes);
     const id = this.repo.blobId(bytes);
+    // Before saveBlob, which may move `bytes` to a worker: the next run's parent tree.
+    if (!this.session.knows(id)) this.repo.rememberTree(id, bytes);
     await this.session.saveBlob('tree', id, bytes);
     return id;
   }

@@ -21,7 +21,7 @@ const SEAL_BUDGET = 32 * 1024 * 1024;
 const MAX_SEALING = 256;
 
 export interface WriteSessionOptions {
-  /** Packs uploaded in parallel (default 4). */
+  /** Packs uploaded in parallel (default 2: each holds a pack, ~16 MiB, in memory). */
   readonly uploadConcurrency?: number;
   /** Write an index object after this many stored packs (default 16). */
   readonly indexEvery?: number;
@@ -57,7 +57,7 @@ export class WriteSession {
     private readonly repo: Repository,
     private readonly opts: WriteSessionOptions = {},
   ) {
-    this.uploadConcurrency = opts.uploadConcurrency ?? 4;
+    this.uploadConcurrency = opts.uploadConcurrency ?? 2;
     this.indexEvery = opts.indexEvery ?? 16;
   }
 
@@ -112,7 +112,7 @@ export class WriteSession {
    * more packs waiting for upload than the upload concurrency. This bounds memory.
    */
   async waitForRoom(): Promise<void> {
-    while (this.sealingBytes > SEAL_BUDGET || this.sealing.size >= MAX_SEALING || this.uploads.size > this.uploadConcurrency) {
+    while (this.sealingBytes > SEAL_BUDGET || this.sealing.size >= MAX_SEALING || this.uploads.size >= this.uploadConcurrency) {
       await Promise.race([...this.sealing, ...this.uploads]);
       this.throwIfFailed();
     }
@@ -161,6 +161,9 @@ export class WriteSession {
     const packs = this.unindexed;
     this.unindexed = [];
     const id = await this.repo.saveIndex({ supersedes: [], packs });
+    // Tell the blob index these packs are now named by an index object (a catalog then
+    // drops them from its crash-resume journal and need not fetch this object again).
+    this.repo.index.addPacks(packs, id);
     this.indexIds.push(id);
     this.stats.indexesStored++;
   }

@@ -32,9 +32,13 @@ export type CodecRequest =
 
 export function codecHandler(data: CodecWorkerData): TaskHandler<CodecRequest, unknown> {
   const keys: BlobKeys = { dataKey: Buffer.from(data.dataKey), idKey: Buffer.from(data.idKey) };
-  const cdc = new FastCdc(gearTable(Buffer.from(data.chunker.seed, 'hex')), data.chunker);
+  const gear = gearTable(Buffer.from(data.chunker.seed, 'hex'));
   return async (req, ctx) => {
-    if (req.op === 'chunk-file') return { result: await chunkFile(req.path, cdc, { ...keys, level: data.level }, ctx) };
+    // A chunker per file: a worker interleaves several files while it waits for answers,
+    // and a shared chunker's rolling state would mix them (cuts would stop being content-defined).
+    if (req.op === 'chunk-file') {
+      return { result: await chunkFile(req.path, new FastCdc(gear, data.chunker), { ...keys, level: data.level }, ctx) };
+    }
     const result =
       req.op === 'seal'
         ? encodeBlob(req.type, req.id, req.raw, keys.dataKey, data.level)
