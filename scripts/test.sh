@@ -18,8 +18,9 @@ if [[ "${COFFRE_SKIP_S3:-0}" != 1 && -z "${COFFRE_TEST_S3_ENDPOINT:-}" ]]; then
     echo "test.sh: the S3 tests need Ceph RGW: run 'sudo scripts/ci-apt.sh' (or set COFFRE_SKIP_S3=1 to skip them)" >&2
     exit 1
   fi
+  # Stop it afterwards only if this run started it (another run may be using it).
+  scripts/rgw.sh status >/dev/null 2>&1 || started_rgw=1
   env_lines="$(scripts/rgw.sh start)"
-  started_rgw=1
   set -a
   eval "$env_lines"
   set +a
