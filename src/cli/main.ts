@@ -8,6 +8,7 @@ import { Command, CommanderError } from 'commander';
 import { CoffreError, ExitCode } from '../domain/errors.js';
 import { registerBackup } from './commands/backup.js';
 import { registerCheck } from './commands/check.js';
+import { registerDrill } from './commands/drill.js';
 import { registerDump } from './commands/dump.js';
 import { registerInit } from './commands/init.js';
 import { registerKey } from './commands/key.js';
@@ -22,7 +23,7 @@ export function buildProgram(): Command {
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s.startsWith('error: ') ? `coffre: ${s.slice(7)}` : s) });
   addGlobalOptions(program);
-  for (const register of [registerInit, registerBackup, registerSnapshots, registerRestore, registerDump, registerCheck, registerKey]) {
+  for (const register of [registerInit, registerBackup, registerSnapshots, registerRestore, registerDump, registerCheck, registerDrill, registerKey]) {
     register(program);
   }
   for (const cmd of program.commands) cmd.exitOverride();

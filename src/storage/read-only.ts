@@ -7,11 +7,18 @@
 import { StorageError } from '../domain/errors.js';
 import type { Storage } from './storage.js';
 
+const readOnlyStorages = new WeakSet<Storage>();
+
+/** Whether `storage` is a read-only wrapper (drills refuse to run on anything else). */
+export function isReadOnly(storage: Storage): boolean {
+  return readOnlyStorages.has(storage);
+}
+
 export function readOnly(inner: Storage): Storage {
   const refuse = (op: string, key: string) =>
     Promise.reject(new StorageError('permission', `${inner.location}: cannot ${op} ${key}: storage opened read-only`));
   const { objectLock } = inner;
-  return {
+  const storage: Storage = {
     get location() {
       return inner.location;
     },
@@ -28,4 +35,6 @@ export function readOnly(inner: Storage): Storage {
     ...(objectLock && { objectLock: () => objectLock.call(inner) }),
     ...(inner.extendRetention && { extendRetention: (key: string) => refuse('extend the retention of', key) }),
   };
+  readOnlyStorages.add(storage);
+  return storage;
 }

@@ -1,0 +1,64 @@
+/**
+ * `coffre drill` and the agent's scheduled drills: open the repository read-only, run the
+ * drill, hand the report to whoever records it (the catalog, for `status`), return it.
+ * @module
+ */
+import { describeError } from '../domain/errors.js';
+import { runDrill, type DrillEvents, type DrillOptions, type DrillReport } from '../drill/drill.js';
+import type { Repository } from '../repository/repository.js';
+import { openRepository, withRepository, type RepoOptions } from './repo.js';
+
+export type { DrillReport } from '../drill/drill.js';
+
+export interface DrillRequest extends DrillOptions {
+  /** Called with the finished report, passed or failed (e.g. to record it in the catalog). */
+  readonly onReport?: (report: DrillReport) => void | Promise<void>;
+  readonly events?: DrillEvents & { warning?(message: string): void };
+}
+
+/** A drill's repository: its storage refuses every write. */
+export function openDrillRepository(opts: RepoOptions): Promise<Repository> {
+  return openRepository({ ...opts, readOnly: true });
+}
+
+/** Runs a drill. A failed `onReport` is a warning: the drill's result stands. */
+export async function drill(opts: RepoOptions, req: DrillRequest = {}): Promise<DrillReport> {
+  return withRepository({ ...opts, readOnly: true }, async (repo) => {
+    const report = await runDrill(repo, req);
+    try {
+      await req.onReport?.(report);
+    } catch (e) {
+      req.events?.warning?.(`the drill result could not be recorded: ${describeError(e)}`);
+    }
+    return report;
+  });
+}
+
+/** A drill report as a row of the catalog's drill_runs table. */
+export interface DrillRecordInput {
+  readonly started: number;
+  readonly finished: number;
+  readonly snapshotId: string;
+  readonly result: 'ok' | 'failed';
+  readonly files: number;
+  readonly bytes: number;
+  readonly mismatches: number;
+  readonly durationMs: number;
+  readonly rtoEstimateMs: number | null;
+  readonly reportJson: string | null;
+}
+
+export function drillRecord(r: DrillReport): DrillRecordInput {
+  return {
+    started: Date.parse(r.started),
+    finished: Date.parse(r.finished),
+    snapshotId: r.snapshot.id,
+    result: r.result,
+    files: r.verified.files,
+    bytes: r.verified.bytes,
+    mismatches: r.mismatches + r.repositoryProblems.length,
+    durationMs: r.timings.durationMs,
+    rtoEstimateMs: r.rtoEstimateMs > 0 ? r.rtoEstimateMs : null,
+    reportJson: JSON.stringify(r),
+  };
+}
