@@ -15,6 +15,8 @@ export interface IndexedBlob extends PackEntry {
 
 export interface BlobIndex {
   lookup(id: BlobId): IndexedBlob | undefined;
+  /** Whether the blob is indexed; cheaper than `lookup` where an index on disk can make it so. */
+  has?(id: BlobId): boolean;
   /** Merges the packs listed by one index object (`from`), or by the running backup (undefined). */
   addPacks(packs: readonly IndexedPack[], from?: IndexId): void;
   /** The index objects merged so far, so that only new ones are fetched. */

@@ -21,12 +21,20 @@ import { CONFIG_KEY, idOfKey, INDEX_PREFIX, indexKey, keyFileKey, KEYS_PREFIX, p
 import { decodePackHeader, headerLengthFromTrailer, PACK_TRAILER_BYTES, type PackBuilder, type PackEntry } from './pack.js';
 import { decodeSnapshot, encodeSnapshot, type Snapshot } from './snapshot.js';
 import { decodeTree, type Tree } from './tree.js';
+import type { ObjectCache } from './object-cache.js';
 
 export interface OpenOptions {
   /** Where the blob index lives; an in-memory one if not given. */
   readonly index?: BlobIndex;
   /** Worker threads for sealing/opening blobs (default: one per core; 0 = inline). */
   readonly workers?: number;
+  /** Local store of decoded snapshots and trees (the catalog); none if not given. */
+  readonly cache?: ObjectCache;
+  /**
+   * Local stores chosen once the config is open (the catalog is per repository id);
+   * what it returns takes precedence over `index` and `cache`.
+   */
+  readonly local?: (config: RepoConfig) => { readonly index?: BlobIndex; readonly cache?: ObjectCache } | undefined;
 }
 
 export interface SnapshotEntry {
@@ -49,6 +57,7 @@ export class Repository {
     readonly keyId: KeyId,
     readonly index: BlobIndex,
     private readonly workers: number | undefined,
+    private readonly cache: ObjectCache | undefined,
   ) {}
 
   static async open(storage: Storage, password: Uint8Array, opts: OpenOptions = {}): Promise<Repository> {
@@ -63,7 +72,9 @@ export class Repository {
     if (config.id !== repositoryId) {
       throw new IntegrityError(CONFIG_KEY, `key file ${keyId.slice(0, 8)} belongs to another repository than ${CONFIG_KEY}`);
     }
-    return new Repository(storage, config, keys, keyId, opts.index ?? new MemoryBlobIndex(), opts.workers);
+    const local = opts.local?.(config);
+    const index = local?.index ?? opts.index ?? new MemoryBlobIndex();
+    return new Repository(storage, config, keys, keyId, index, opts.workers, local?.cache ?? opts.cache);
   }
 
   /** The blob codec's worker pool, started on first use. */
@@ -199,7 +210,10 @@ export class Repository {
   async readTree(id: BlobId): Promise<Tree> {
     const cached = this.treeCache.get(id);
     if (cached) return cached;
-    const tree = decodeTree(await this.readBlob('tree', id), `tree ${id}`);
+    const local = this.cache?.tree(id);
+    const plain = local ?? (await this.readBlob('tree', id));
+    const tree = decodeTree(plain, `tree ${id}`);
+    if (!local) this.cache?.putTree(id, plain);
     if (this.treeCache.size >= 4096) this.treeCache.delete(this.treeCache.keys().next().value!);
     this.treeCache.set(id, tree);
     return tree;
@@ -212,14 +226,28 @@ export class Repository {
     const bytes = sealEnvelope('snapshot', encodeSnapshot(s), this.keys.dataKey, this.config.compression);
     const id = sha256Id<SnapshotId>(bytes);
     await this.putNew(snapshotKey(id), bytes);
+    this.cache?.putSnapshot(id, encodeSnapshot(s));
     return id;
   }
 
   async readSnapshot(id: SnapshotId): Promise<Snapshot> {
     const key = snapshotKey(id);
+    const local = this.cache?.snapshot(id);
+    if (local) return decodeSnapshot(local, key);
     const bytes = await this.storage.get(key);
     checkName(key, id, bytes);
-    return decodeSnapshot(openEnvelope('snapshot', bytes, this.keys.dataKey, key), key);
+    const plain = openEnvelope('snapshot', bytes, this.keys.dataKey, key);
+    const s = decodeSnapshot(plain, key);
+    this.cache?.putSnapshot(id, plain);
+    return s;
+  }
+
+  /**
+   * A tree this machine just encoded, for the local cache (the next backup's parent tree,
+   * find, diff): it is content-addressed, so caching it before it is stored is harmless.
+   */
+  rememberTree(id: BlobId, plaintext: Uint8Array): void {
+    this.cache?.putTree(id, plaintext);
   }
 
   async listSnapshotIds(): Promise<SnapshotId[]> {

@@ -63,7 +63,8 @@ export class WriteSession {
 
   /** True if the blob is stored or already on its way. */
   knows(id: BlobId): boolean {
-    return this.pending.has(id) || this.repo.index.lookup(id) !== undefined;
+    const index = this.repo.index;
+    return this.pending.has(id) || (index.has ? index.has(id) : index.lookup(id) !== undefined);
   }
 
   /**
