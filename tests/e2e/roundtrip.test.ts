@@ -5,8 +5,9 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliOk, runCli } from '../helpers/cli.js';
+import { repoBackends } from '../helpers/repo-backends.js';
 import { passwordFile, tempDir } from '../helpers/tmp.js';
 import { csvText, describeTree, diffTrees, seededBytes, write } from '../helpers/tree.js';
 
@@ -46,66 +47,70 @@ function buildAwkwardTree(root: string): void {
   fs.utimesSync(`${root}/empty-dir`, 86_400, 86_400);
 }
 
-describe('backup and restore through the CLI', () => {
-  const dir = tempDir();
-  const src = path.join(dir, 'src');
-  const repo = path.join(dir, 'repo');
-  const pw = passwordFile(dir);
-  const common = ['--repo', repo, '--password-file', pw];
+for (const backend of repoBackends()) {
+  describe.skipIf(backend.skipped)(`backup and restore through the CLI (${backend.name})`, () => {
+    const dir = tempDir();
+    const src = path.join(dir, 'src');
+    const pw = passwordFile(dir);
+    let common: string[];
 
-  beforeAll(async () => {
-    buildAwkwardTree(src);
-    await cliOk(['init', ...common, '--kdf', 'min']);
+    beforeAll(async () => {
+      await backend.setUp();
+      common = ['--repo', backend.newRepository('roundtrip').location, '--password-file', pw];
+      buildAwkwardTree(src);
+      await cliOk(['init', ...common, '--kdf', 'min']);
+    });
+    afterAll(() => backend.tearDown());
+
+    it('restores an awkward tree bit for bit, with modes, mtimes and links', async () => {
+      const b = JSON.parse((await cliOk(['backup', ...common, '--json', src])).stdout);
+      expect(b.snapshotId).toMatch(/^[0-9a-f]{64}$/);
+      expect(b.filesNew).toBe(describe_files(src));
+      const target = path.join(dir, 'restored');
+      const r = await cliOk(['restore', 'latest', ...common, '--target', target, '--verify']);
+      expect(r.stdout).toMatch(/verified: \d+ file\(s\) identical/);
+      const diffs = diffTrees(describeTree(src), describeTree(path.join(target, src)));
+      expect(diffs).toEqual([]);
+      const ls = await cliOk(['ls', 'latest', ...common]);
+      expect(ls.stdout).toContain(`${src}/odd/🙂 emoji`);
+      expect(ls.stdout).toContain(`${src}/deep/level-0`);
+    });
+
+    it('adds almost nothing for an unchanged tree, and about one chunk for a one-byte change in 40 MB', async () => {
+      write(`${src}/forty.bin`, seededBytes(40 * 1000 * 1000, 40));
+      await cliOk(['backup', ...common, src]);
+      const again = JSON.parse((await cliOk(['backup', ...common, '--json', src])).stdout);
+      expect(again.bytesAdded).toBeLessThan(MiB);
+      expect(again.filesNew).toBe(0);
+      expect(again.filesChanged).toBe(0);
+
+      const f = fs.openSync(`${src}/forty.bin`, 'r+');
+      fs.writeSync(f, Buffer.from([0x42]), 0, 1, 20_000_000);
+      fs.closeSync(f);
+      const after = JSON.parse((await cliOk(['backup', ...common, '--json', src])).stdout);
+      expect(after.filesChanged).toBe(1);
+      // One new chunk (512 KiB to 8 MiB, about 1 MiB typically) plus new trees and padding.
+      expect(after.bytesAdded).toBeGreaterThan(256 * KiB);
+      expect(after.bytesAdded).toBeLessThan(9 * MiB);
+    });
+
+    it('restores only what --include names, and leaves existing files alone', async () => {
+      const target = path.join(dir, 'partial');
+      await cliOk(['restore', 'latest', ...common, '--target', target, '--include', `${src}/odd`]);
+      const got = describeTree(path.join(target, src));
+      expect([...got.keys()].filter((p) => p.startsWith('odd/')).length).toBe(9);
+      expect(got.has('one-byte')).toBe(false);
+      // Second restore into the same place: every file is already there.
+      const again = await cliOk(['restore', 'latest', ...common, '--target', target, '--include', `${src}/odd`, '--json']);
+      expect(JSON.parse(again.stdout).skipped).toBe(9);
+      fs.writeFileSync(path.join(target, src, 'odd', 'été'), 'changed locally');
+      const refused = await runCli(['restore', 'latest', ...common, '--target', target, '--include', `${src}/odd`]);
+      expect(refused.code).toBe(3);
+      expect(refused.stderr).toContain('exists and differs');
+      expect(fs.readFileSync(path.join(target, src, 'odd', 'été'), 'utf8')).toBe('changed locally');
+    });
   });
-
-  it('restores an awkward tree bit for bit, with modes, mtimes and links', async () => {
-    const b = JSON.parse((await cliOk(['backup', ...common, '--json', src])).stdout);
-    expect(b.snapshotId).toMatch(/^[0-9a-f]{64}$/);
-    expect(b.filesNew).toBe(describe_files(src));
-    const target = path.join(dir, 'restored');
-    const r = await cliOk(['restore', 'latest', ...common, '--target', target, '--verify']);
-    expect(r.stdout).toMatch(/verified: \d+ file\(s\) identical/);
-    const diffs = diffTrees(describeTree(src), describeTree(path.join(target, src)));
-    expect(diffs).toEqual([]);
-    const ls = await cliOk(['ls', 'latest', ...common]);
-    expect(ls.stdout).toContain(`${src}/odd/🙂 emoji`);
-    expect(ls.stdout).toContain(`${src}/deep/level-0`);
-  });
-
-  it('adds almost nothing for an unchanged tree, and about one chunk for a one-byte change in 40 MB', async () => {
-    write(`${src}/forty.bin`, seededBytes(40 * 1000 * 1000, 40));
-    await cliOk(['backup', ...common, src]);
-    const again = JSON.parse((await cliOk(['backup', ...common, '--json', src])).stdout);
-    expect(again.bytesAdded).toBeLessThan(MiB);
-    expect(again.filesNew).toBe(0);
-    expect(again.filesChanged).toBe(0);
-
-    const f = fs.openSync(`${src}/forty.bin`, 'r+');
-    fs.writeSync(f, Buffer.from([0x42]), 0, 1, 20_000_000);
-    fs.closeSync(f);
-    const after = JSON.parse((await cliOk(['backup', ...common, '--json', src])).stdout);
-    expect(after.filesChanged).toBe(1);
-    // One new chunk (512 KiB to 8 MiB, about 1 MiB typically) plus new trees and padding.
-    expect(after.bytesAdded).toBeGreaterThan(256 * KiB);
-    expect(after.bytesAdded).toBeLessThan(9 * MiB);
-  });
-
-  it('restores only what --include names, and leaves existing files alone', async () => {
-    const target = path.join(dir, 'partial');
-    await cliOk(['restore', 'latest', ...common, '--target', target, '--include', `${src}/odd`]);
-    const got = describeTree(path.join(target, src));
-    expect([...got.keys()].filter((p) => p.startsWith('odd/')).length).toBe(9);
-    expect(got.has('one-byte')).toBe(false);
-    // Second restore into the same place: every file is already there.
-    const again = await cliOk(['restore', 'latest', ...common, '--target', target, '--include', `${src}/odd`, '--json']);
-    expect(JSON.parse(again.stdout).skipped).toBe(9);
-    fs.writeFileSync(path.join(target, src, 'odd', 'été'), 'changed locally');
-    const refused = await runCli(['restore', 'latest', ...common, '--target', target, '--include', `${src}/odd`]);
-    expect(refused.code).toBe(3);
-    expect(refused.stderr).toContain('exists and differs');
-    expect(fs.readFileSync(path.join(target, src, 'odd', 'été'), 'utf8')).toBe('changed locally');
-  });
-});
+}
 
 function describe_files(root: string): number {
   return [...describeTree(root).values()].filter((i) => i.type === 'file').length;
