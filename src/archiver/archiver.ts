@@ -11,7 +11,6 @@ import * as fs from 'node:fs/promises';
 import type { BigIntStats } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import * as path from 'node:path';
-import picomatch from 'picomatch';
 import { describeError, UsageError } from '../domain/errors.js';
 import type { BlobId, SnapshotId } from '../domain/ids.js';
 import type { Repository } from '../repository/repository.js';
@@ -23,10 +22,13 @@ import type { FileChangeCache } from './file-cache.js';
 import { identityOf, saveFile, type FileSaverDeps } from './file-saver.js';
 import { Semaphore } from '../util/semaphore.js';
 import { findParent } from './parent.js';
+import { globMatcher } from './globs.js';
 
 export interface BackupOptions {
   readonly paths: readonly string[];
   readonly exclude?: readonly string[];
+  /** When given, only files and symlinks matching one of these globs are saved (directories are always walked). */
+  readonly include?: readonly string[];
   readonly tags?: readonly string[];
   readonly host?: string;
   readonly events?: BackupEvents;
@@ -134,6 +136,7 @@ class BackupRun {
   /** Small files are read here: many at once hide the latency of each read. */
   private readonly smallFileSlots = new Semaphore(32);
   private readonly isExcluded: (p: string) => boolean;
+  private readonly isIncluded: (p: string) => boolean;
   private readonly events: BackupEvents;
 
   constructor(
@@ -148,9 +151,8 @@ class BackupRun {
       blobId: (raw) => repo.blobId(raw),
     };
     this.largeFileSlots = new Semaphore(repo.codec.threads + 1);
-    const patterns = opts.exclude ?? [];
-    const matcher = patterns.length ? picomatch([...patterns], { dot: true, basename: true }) : undefined;
-    this.isExcluded = matcher ? (p) => matcher(p) : () => false;
+    this.isExcluded = globMatcher(opts.exclude ?? []) ?? (() => false);
+    this.isIncluded = globMatcher(opts.include ?? []) ?? (() => true);
     this.events = opts.events ?? {};
   }
 
@@ -224,6 +226,7 @@ class BackupRun {
         return { ...baseNode(name, 'dir', st), subtree };
       });
     }
+    if (!this.isIncluded(full)) return ready(undefined);
     if (st.isSymbolicLink()) {
       try {
         return ready({ ...baseNode(name, 'symlink', st), target: await fs.readlink(full) });
