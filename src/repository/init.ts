@@ -51,7 +51,7 @@ export async function initRepository(storage: Storage, password: Uint8Array, opt
     const lock = await storage.objectLock?.();
     if (!lock?.enabled) {
       throw new UsageError(`Object Lock is not enabled on ${storage.location}`, {
-        hint: 'create the bucket with Object Lock enabled (it cannot be turned on later on most providers)',
+        hint: 'create the bucket with Object Lock enabled; most providers cannot switch it on later',
       });
     }
   }

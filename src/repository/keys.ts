@@ -1,11 +1,13 @@
 /**
  * Listing and removing key files. Removing is an admin act (never part of a backup):
- * it refuses to remove the key in use or the last one.
+ * it refuses to remove the key in use, the last one, and any key of an Object Lock
+ * repository.
  * @module
  */
 import { UsageError } from '../domain/errors.js';
 import { isHexId, type KeyId } from '../domain/ids.js';
 import { listAll, type Storage } from '../storage/storage.js';
+import type { ObjectLockPolicy } from './config.js';
 import { parseKeyFile } from './keyfile.js';
 import { idOfKey, keyFileKey, KEYS_PREFIX } from './layout.js';
 
@@ -30,7 +32,8 @@ export async function listKeys(storage: Storage): Promise<KeyInfo[]> {
   return out.sort((a, b) => a.created.localeCompare(b.created));
 }
 
-export async function removeKey(storage: Storage, ref: string, inUse: KeyId): Promise<KeyId> {
+export async function removeKey(storage: Storage, ref: string, inUse: KeyId, objectLock: ObjectLockPolicy | null): Promise<KeyId> {
+  refuseKeyRemovalUnderLock(objectLock, 'cannot remove a key file');
   const keys = await listKeys(storage);
   const matches = keys.filter((k) => k.id.startsWith(ref));
   if (ref.length < 4 || matches.length !== 1) throw new UsageError(`no unique key file matches "${ref}"`);
@@ -39,4 +42,22 @@ export async function removeKey(storage: Storage, ref: string, inUse: KeyId): Pr
   if (keys.length < 2) throw new UsageError('refusing to remove the last key file');
   await storage.delete(keyFileKey(id));
   return id;
+}
+
+/**
+ * Key files of an Object Lock repository are locked like every other object: a DeleteObject
+ * is refused, or only hides the file behind a delete marker while its locked version still
+ * opens the repository for anyone who can read versions. Reporting that as "removed" would
+ * make an admin believe a leaked passphrase is revoked, so it is refused before any request.
+ */
+export function refuseKeyRemovalUnderLock(objectLock: ObjectLockPolicy | null, what: string): void {
+  if (!objectLock) return;
+  throw new UsageError(
+    `${what}: every object of this repository is under S3 Object Lock (${objectLock.mode}, ${plural(objectLock.days, 'day')}), key files included, so a deleted key file would stay readable as a locked version`,
+    { hint: 'a passphrase of an Object Lock repository stays valid; to retire one, move to a new repository' },
+  );
+}
+
+function plural(n: number, unit: string): string {
+  return `${n} ${unit}${n === 1 ? '' : 's'}`;
 }

@@ -3,7 +3,7 @@ import { withRepository } from '../../app/repo.js';
 import { promptSecret, readSecretFile } from '../../app/secrets.js';
 import { KDF_PROFILES, parseKdfProfile } from '../../crypto/kdf.js';
 import { UsageError } from '../../domain/errors.js';
-import { listKeys, removeKey } from '../../repository/keys.js';
+import { listKeys, refuseKeyRemovalUnderLock, removeKey } from '../../repository/keys.js';
 import { keyFileKey } from '../../repository/layout.js';
 import { repoOptions } from '../options.js';
 import { printJson, println } from '../output.js';
@@ -41,7 +41,7 @@ export function registerKey(program: Command): void {
     .description('remove a key file (not the one in use, not the last one)')
     .argument('<id>', 'key id or unique prefix (see "key list")')
     .action(async (ref: string, _opts: unknown, cmd: Command) => {
-      const id = await withRepository(repoOptions(cmd), (repo) => removeKey(repo.storage, ref, repo.keyId));
+      const id = await withRepository(repoOptions(cmd), (repo) => removeKey(repo.storage, ref, repo.keyId, repo.config.objectLock));
       println(`removed key ${id.slice(0, 8)}`);
     });
 
@@ -52,6 +52,8 @@ export function registerKey(program: Command): void {
     .addOption(kdf())
     .action(async (opts: { newPasswordFile?: string; kdf: string }, cmd: Command) => {
       const id = await withRepository(repoOptions(cmd), async (repo) => {
+        // Checked before the new key is added: passwd must not stop half-way.
+        refuseKeyRemovalUnderLock(repo.config.objectLock, 'cannot change the passphrase (its old key file cannot be removed)');
         const label = (await listKeys(repo.storage)).find((k) => k.id === repo.keyId)?.label ?? 'admin';
         const added = await repo.addKey(await newPassword(opts.newPasswordFile), { profile: parseKdfProfile(opts.kdf), label });
         await repo.storage.delete(keyFileKey(repo.keyId));
