@@ -64,13 +64,14 @@ describe.skipIf(!env)('S3 errors an admin can meet', () => {
     await s.close();
   });
 
-  it('a missing bucket: not-found, saying it is the bucket, from get, stat, list and put', async () => {
+  it('a missing bucket: a failure (not an absent object), saying it is the bucket, from get, stat, list and put', async () => {
     const missing = uniqueBucketName('missing');
     const s = await S3Storage.open(`s3:${e.endpoint}/${missing}`, { credentials });
     const fromGet = await failure(s.get('config'));
-    expect(fromGet.kind).toBe('not-found');
+    expect(fromGet.kind).toBe('other');
     expect(fromGet.message).toBe(`s3 ${host}/${missing}/config: the bucket does not exist (NoSuchBucket, HTTP 404)`);
     const fromStat = await failure(s.stat('config'));
+    expect(fromStat.kind).toBe('other');
     expect(fromStat.message).toBe(`s3 ${host}/${missing}: the bucket does not exist (NoSuchBucket, HTTP 404)`);
     expect((await failure(s.list('')[Symbol.asyncIterator]().next())).message).toContain('the bucket does not exist');
     expect((await failure(s.put('data/x', Buffer.from('x')))).message).toContain('the bucket does not exist');

@@ -17,7 +17,7 @@ interface S3ErrorShape {
   $response?: unknown;
 }
 
-const NOT_FOUND = new Set(['NoSuchKey', 'NotFound', 'NoSuchBucket', 'NoSuchVersion', 'NoSuchUpload']);
+const NOT_FOUND = new Set(['NoSuchKey', 'NotFound', 'NoSuchVersion', 'NoSuchUpload']);
 const PERMISSION = new Set([
   'AccessDenied',
   'InvalidAccessKeyId',
@@ -88,7 +88,10 @@ function decide(err: S3ErrorShape, name: string, status: number | undefined): [S
   if (name === 'RequestTimeTooSkewed') {
     return ['permission', 'request refused because of clock skew: this machine\'s clock differs too much from the server\'s; fix the time (NTP)'];
   }
-  if (name === 'NoSuchBucket') return ['not-found', 'the bucket does not exist'];
+  // Not 'not-found': that kind means "no such object", an answer callers act on (init goes
+  // ahead, crash resume forgets a pack). A missing bucket is a storage failure: a typo in the
+  // repository string, or a bucket someone deleted. It must stop the command (exit 5).
+  if (name === 'NoSuchBucket') return ['other', 'the bucket does not exist'];
   if (name === 'PreconditionFailed' || status === 412) return ['already-exists', 'object already exists'];
   if (name === 'InvalidRange' || status === 416) return ['invalid-range', 'range is past the end of the object'];
   if (name === 'QuotaExceeded' || name === 'EntityTooLarge') return ['no-space', 'storage quota exceeded or object too large'];

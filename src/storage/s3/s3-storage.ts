@@ -254,9 +254,10 @@ export class S3Storage implements Storage {
     if (this.bucketSeen) return;
     const missing = await this.client.send(new HeadBucketCommand({ Bucket: this.bucket })).then(
       () => false,
-      (e: unknown) => classifyS3Error(e, this.bucketTarget()).kind === 'not-found',
+      (e: unknown) => (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404,
     );
-    if (missing) throw new StorageError('not-found', `${this.bucketTarget()}: the bucket does not exist (NoSuchBucket, HTTP 404)`);
+    // Kind 'other', as classifyS3Error gives NoSuchBucket: not an absent object, a failure.
+    if (missing) throw new StorageError('other', `${this.bucketTarget()}: the bucket does not exist (NoSuchBucket, HTTP 404)`);
     this.bucketSeen = true;
   }
 
