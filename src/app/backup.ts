@@ -2,8 +2,12 @@
  * `coffre backup`: one backup run, with the summary admins and scripts read.
  * @module
  */
+import { hostname } from 'node:os';
 import { backup, type BackupOptions, type BackupResult } from '../archiver/archiver.js';
+import { describeError } from '../domain/errors.js';
 import type { Repository } from '../repository/repository.js';
+import type { LocalState } from './local-state.js';
+import { testPauseBeforeSnapshot } from './test-hooks.js';
 
 export interface BackupSummary {
   readonly snapshotId: string;
@@ -22,9 +26,40 @@ export interface BackupSummary {
   readonly warnings: number;
 }
 
-export async function runBackup(repo: Repository, opts: BackupOptions): Promise<BackupSummary & { result: BackupResult }> {
-  const result = await backup(repo, opts);
+/**
+ * With local state, the catalog serves as file-change cache (unchanged files are not
+ * read), the run is recorded in the run history, and cache rows of paths that no longer
+ * exist are pruned after the run.
+ */
+export async function runBackup(repo: Repository, opts: BackupOptions, local?: LocalState): Promise<BackupSummary & { result: BackupResult }> {
+  const catalog = local?.catalog;
+  const run = catalog?.runs.start('backup', { pid: process.pid, host: hostname() });
+  if (catalog && run !== undefined) catalog.files.beginRun(run);
+  let result: BackupResult;
+  try {
+    result = await backup(repo, {
+      ...opts,
+      fileCache: opts.fileCache ?? catalog?.files,
+      beforeSnapshot: async () => {
+        // Everything the cache names is stored now: commit it before the commit point.
+        catalog?.files.flush();
+        await opts.beforeSnapshot?.();
+        await testPauseBeforeSnapshot();
+      },
+    });
+  } catch (e) {
+    if (catalog && run !== undefined) catalog.runs.finish(run, { result: 'failed', error: describeError(e) });
+    throw e;
+  }
   const s = result.summary;
+  if (catalog && run !== undefined) {
+    catalog.files.pruneUnseen(result.snapshot.paths);
+    catalog.runs.finish(run, {
+      result: result.failures.length ? 'incomplete' : 'ok',
+      snapshotId: result.snapshotId,
+      counts: { filesNew: s.filesNew, filesChanged: s.filesChanged, filesUnmodified: s.filesUnmodified, bytesRead: s.bytesRead, bytesAdded: s.bytesAdded },
+    });
+  }
   return {
     snapshotId: result.snapshotId,
     time: result.snapshot.time,

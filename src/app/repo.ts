@@ -8,9 +8,11 @@ import { UsageError } from '../domain/errors.js';
 import { Repository } from '../repository/repository.js';
 import { openStorage as openBackend, type OpenStorageOptions } from '../storage/open-storage.js';
 import type { Storage } from '../storage/storage.js';
+import type { Catalog } from '../catalog/catalog.js';
+import { catalogHook, prepareLocalState, type LocalState, type LocalStateOptions } from './local-state.js';
 import { getPassword } from './secrets.js';
 
-export interface RepoOptions {
+export interface RepoOptions extends LocalStateOptions {
   /** repository location: a directory, or s3:http(s)://host[:port]/bucket[/prefix] */
   readonly repo?: string;
   readonly passwordFile?: string;
@@ -33,15 +35,31 @@ export function openStorage(location: string, opts: OpenStorageOptions = {}): Pr
   return openBackend(location, opts);
 }
 
-/** Opens and unlocks the repository and loads its index. */
+/** Opens and unlocks the repository and loads its index (in memory: no catalog). */
 export async function openRepository(opts: RepoOptions): Promise<Repository> {
+  return (await openRepositoryWithState({ ...opts, catalog: 'off' })).repo;
+}
+
+/**
+ * Opens and unlocks the repository with its local catalog (`opts.catalog`, default `read`;
+ * `off` for read-only storage: checks and drills judge the repository itself), and loads
+ * its index. The caller closes `local` (it may hold the writer lock), then the repository.
+ */
+export async function openRepositoryWithState(opts: RepoOptions): Promise<{ repo: Repository; local: LocalState | undefined }> {
   const storage = await openStorage(repositoryLocation(opts), { ...opts.storage, readOnly: opts.readOnly });
   const password = await getPassword(opts.passwordFile);
+  const localOpts: LocalStateOptions = { ...opts, catalog: opts.catalog ?? (opts.readOnly ? 'off' : 'read') };
+  let catalog: Catalog | undefined;
   try {
-    const repo = await Repository.open(storage, password, { workers: opts.workers });
-    await repo.loadIndex();
-    return repo;
+    const repo = await Repository.open(storage, password, { workers: opts.workers, local: catalogHook(localOpts, (c) => (catalog = c)) });
+    try {
+      return { repo, local: await prepareLocalState(repo, catalog, localOpts) };
+    } catch (e) {
+      await repo.close();
+      throw e;
+    }
   } catch (e) {
+    catalog?.close();
     await storage.close();
     throw e;
   } finally {
@@ -49,12 +67,13 @@ export async function openRepository(opts: RepoOptions): Promise<Repository> {
   }
 }
 
-/** Runs `fn` with an open repository and always releases it (worker threads, connections). */
-export async function withRepository<T>(opts: RepoOptions, fn: (repo: Repository) => Promise<T>): Promise<T> {
-  const repo = await openRepository(opts);
+/** Runs `fn` with an open repository and always releases it (lock, catalog, worker threads, connections). */
+export async function withRepository<T>(opts: RepoOptions, fn: (repo: Repository, local: LocalState | undefined) => Promise<T>): Promise<T> {
+  const { repo, local } = await openRepositoryWithState(opts);
   try {
-    return await fn(repo);
+    return await fn(repo, local);
   } finally {
+    local?.close();
     await repo.close();
     await repo.storage.close();
   }

@@ -4,6 +4,7 @@
  */
 import { Option, type Command } from 'commander';
 import type { RepoOptions } from '../app/repo.js';
+import { warn } from './output.js';
 
 export interface GlobalFlags {
   repo?: string;
@@ -29,6 +30,7 @@ export function repoOptions(cmd: Command, extra: Partial<RepoOptions> = {}): Rep
     passwordFile: g.passwordFile,
     stateDir: g.stateDir,
     workers: g.workers !== undefined ? Number(g.workers) : undefined,
+    notice: (message) => warn(message),
     ...extra,
   };
 }

@@ -3,11 +3,23 @@
  * service do.
  */
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterAll } from 'vitest';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const BIN = path.join(ROOT, 'bin/coffre.js');
+
+/**
+ * The catalog's state directory when a test does not choose one (COFFRE_STATE_DIR in its
+ * env): one per test file, so no test writes to ~/.local/state.
+ */
+export const DEFAULT_STATE_DIR = mkdtempSync(path.join(tmpdir(), 'coffre-state-'));
+afterAll(() => {
+  if (!process.env.COFFRE_KEEP_TMP) rmSync(DEFAULT_STATE_DIR, { recursive: true, force: true });
+});
 
 export interface CliResult {
   code: number | null;
@@ -20,7 +32,7 @@ export function runCli(args: readonly string[], opts: { env?: NodeJS.ProcessEnv;
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
       cwd: opts.cwd ?? ROOT,
-      env: { ...process.env, ...opts.env },
+      env: { COFFRE_STATE_DIR: DEFAULT_STATE_DIR, ...process.env, ...opts.env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';

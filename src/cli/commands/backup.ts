@@ -24,7 +24,7 @@ export function registerBackup(program: Command): void {
     .option('--json', 'print a JSON summary')
     .action(async (paths: string[], opts: BackupFlags, cmd: Command) => {
       const debug = cmd.optsWithGlobals<GlobalFlags>().debug;
-      const s = await withRepository(repoOptions(cmd), (repo) =>
+      const s = await withRepository(repoOptions(cmd, { catalog: 'write', command: 'backup' }), (repo, local) =>
         runBackup(repo, {
           paths,
           exclude: opts.exclude,
@@ -35,7 +35,7 @@ export function registerBackup(program: Command): void {
             itemFailed: (p, reason) => warn(debug ? `cannot read ${p}: ${reason}` : `cannot read an item: ${reason}`),
             warning: (p, m) => debug && warn(`${p}: ${m}`),
           },
-        }),
+        }, local),
       );
       const { result: _result, ...summary } = s;
       if (opts.json) printJson(summary);
