@@ -7,9 +7,12 @@
 import { Command, CommanderError } from 'commander';
 import { CoffreError, ExitCode } from '../domain/errors.js';
 import { registerBackup } from './commands/backup.js';
+import { registerCatalog } from './commands/catalog.js';
 import { registerCheck } from './commands/check.js';
+import { registerDiff } from './commands/diff.js';
 import { registerDrill } from './commands/drill.js';
 import { registerDump } from './commands/dump.js';
+import { registerFind } from './commands/find.js';
 import { registerInit } from './commands/init.js';
 import { registerKey } from './commands/key.js';
 import { registerRestore } from './commands/restore.js';
@@ -23,7 +26,7 @@ export function buildProgram(): Command {
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s.startsWith('error: ') ? `coffre: ${s.slice(7)}` : s) });
   addGlobalOptions(program);
-  for (const register of [registerInit, registerBackup, registerSnapshots, registerRestore, registerDump, registerCheck, registerDrill, registerKey]) {
+  for (const register of [registerInit, registerBackup, registerSnapshots, registerRestore, registerDump, registerCheck, registerDrill, registerKey, registerFind, registerDiff, registerCatalog]) {
     register(program);
   }
   for (const cmd of program.commands) cmd.exitOverride();
