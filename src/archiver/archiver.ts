@@ -8,7 +8,7 @@
  * @module
  */
 import * as fs from 'node:fs/promises';
-import type { BigIntStats } from 'node:fs';
+import { lstatSync, type BigIntStats } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import * as path from 'node:path';
 import { describeError, UsageError } from '../domain/errors.js';
@@ -315,7 +315,10 @@ class BackupRun {
 
   private async lstat(full: string): Promise<BigIntStats | undefined> {
     try {
-      return await fs.lstat(full, { bigint: true });
+      // Synchronous on purpose: an lstat of a cached inode takes a few µs, a thread-pool
+      // round trip 15-35 µs, and an unchanged file costs little more than its lstat
+      // (20,000 files: 70 ms against 350-700 ms for the walk's lstats).
+      return lstatSync(full, { bigint: true });
     } catch (e) {
       this.fail(full, e);
       return undefined;

@@ -11,7 +11,7 @@ import { withLimits } from './limiter.js';
 import { readOnly } from './read-only.js';
 import { withRetry, type RetryOptions } from './retry.js';
 import { formatS3Location, isS3Location, parseS3Location } from './s3/location.js';
-import { S3Storage, type S3StorageOptions } from './s3/s3-storage.js';
+import type { S3StorageOptions } from './s3/s3-storage.js';
 import type { Storage } from './storage.js';
 
 export type { S3StorageOptions } from './s3/s3-storage.js';
@@ -33,6 +33,8 @@ export const DEFAULT_S3_CONCURRENCY = 8;
 export async function openStorage(location: string, opts: OpenStorageOptions = {}): Promise<Storage> {
   let storage: Storage;
   if (isS3Location(location)) {
+    // Loaded only for S3 locations: the AWS SDK takes 200-300 ms to load, a local repository needs none of it.
+    const { S3Storage } = await import('./s3/s3-storage.js');
     const s3 = await S3Storage.open(location, opts.s3);
     const limits = { maxConcurrent: opts.concurrency ?? DEFAULT_S3_CONCURRENCY, uploadBytesPerSecond: opts.uploadBytesPerSecond };
     storage = withRetry(withLimits(s3, limits), opts.retry);
