@@ -3,7 +3,7 @@
  * @module
  */
 import { hostname } from 'node:os';
-import { backup, type BackupOptions, type BackupResult } from '../archiver/archiver.js';
+import { backup, BackupStoppedError, type BackupOptions, type BackupResult } from '../archiver/archiver.js';
 import { describeError } from '../domain/errors.js';
 import type { Repository } from '../repository/repository.js';
 import type { LocalState } from './local-state.js';
@@ -48,7 +48,10 @@ export async function runBackup(repo: Repository, opts: BackupOptions, local?: L
       },
     });
   } catch (e) {
-    if (catalog && run !== undefined) catalog.runs.finish(run, { result: 'failed', error: describeError(e) });
+    if (catalog && run !== undefined) {
+      // Stopped on request (the agent's shutdown): no snapshot, and the next run resumes.
+      catalog.runs.finish(run, { result: e instanceof BackupStoppedError ? 'interrupted' : 'failed', error: describeError(e) });
+    }
     throw e;
   }
   const s = result.summary;

@@ -1,12 +1,12 @@
 /**
- * Run history: one row per backup or rebuild, written when it starts ('running') and
- * when it ends. A run whose process died shows as 'interrupted' the next time a writer
- * opens the catalog.
+ * Run history: one row per backup, rebuild, check or forget (the agent's scheduled ones
+ * too), written when it starts ('running') and when it ends. A run whose process died
+ * shows as 'interrupted' the next time a writer opens the catalog.
  * @module
  */
 import type { Db } from './catalog.js';
 
-export type RunKind = 'backup' | 'rebuild';
+export type RunKind = 'backup' | 'rebuild' | 'check' | 'forget';
 export type RunResult = 'running' | 'ok' | 'incomplete' | 'failed' | 'interrupted';
 
 export interface RunCounts {
