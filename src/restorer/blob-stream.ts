@@ -125,10 +125,16 @@ export async function* streamFileBlobs(repo: Repository, files: readonly Planned
       queue.push(p);
     }
   };
-  for (;;) {
-    fill();
-    const p = queue.shift();
-    if (!p) return;
-    for (const b of await p) yield b;
+  try {
+    for (;;) {
+      fill();
+      const p = queue.shift();
+      if (!p) return;
+      for (const b of await p) yield b;
+    }
+  } finally {
+    // Stopped early (damage, or the consumer gave up): let the reads in flight finish, so
+    // that nothing still talks to the storage once the caller closes it.
+    await Promise.allSettled(queue);
   }
 }

@@ -91,6 +91,7 @@ export async function writeTar(repo: Repository, plan: RestorePlan, out: Writabl
   }
 
   const pack = tarPack();
+  pack.on('error', () => undefined); // reported by the pump and the entries
   let archiveBytes = 0;
   const pump = pumpTo(pack, out, opts.end ?? true, (n) => (archiveBytes += n));
   pump.catch(() => undefined); // awaited below, after the producer
@@ -141,6 +142,7 @@ function addEntry(pack: Pack, h: Partial<Header> & { name: string }, body: (sink
   return new Promise<void>((resolve, reject) => {
     // tar-stream's entries are streamx Writables: write/end/drain behave as node's
     const sink = pack.entry(h, (err) => (err ? reject(err) : resolve())) as unknown as Writable;
+    sink.on('error', () => undefined); // reported through the callback above
     body(sink).then(
       () => sink.end(),
       (e: unknown) => reject(e),
