@@ -17,7 +17,7 @@ import { PackBuilder } from './pack.js';
 import type { Repository } from './repository.js';
 
 /** Plaintext bytes allowed in the sealing stage at once. */
-const SEAL_BUDGET = 32 * 1024 * 1024;
+const SEAL_BUDGET = 16 * 1024 * 1024;
 const MAX_SEALING = 256;
 
 export interface WriteSessionOptions {

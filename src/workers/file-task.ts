@@ -22,7 +22,7 @@ import { detached } from './transfer.js';
 import type { TaskContext } from './pool.js';
 
 const READ_BYTES = 1024 * 1024;
-const BATCH_BYTES = 4 * 1024 * 1024;
+const BATCH_BYTES = 2 * 1024 * 1024;
 const MAX_ATTEMPTS = 3;
 
 export interface FileIdentityWire {
