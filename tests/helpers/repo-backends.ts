@@ -15,6 +15,8 @@ export interface TestRepository {
   readonly location: string;
   /** Every object key of the repository (`config`, `data/ab/ab…`), sorted. */
   keys(): Promise<string[]>;
+  /** Every object with its size, sorted by key. */
+  objects(): Promise<{ key: string; size: number }[]>;
   read(key: string): Promise<Buffer>;
   /** Replaces an object's bytes in place, bypassing Coffre (which never overwrites). */
   overwrite(key: string, bytes: Buffer): Promise<void>;
@@ -50,9 +52,11 @@ export function localBackend(): RepoBackend {
 
 function localRepository(dir: string): TestRepository {
   const file = (key: string) => path.join(dir, key);
+  const keys = async () => walk(dir).map((f) => path.relative(dir, f).split(path.sep).join('/')).filter((k) => !k.startsWith('tmp/')).sort();
   return {
     location: dir,
-    keys: async () => walk(dir).map((f) => path.relative(dir, f).split(path.sep).join('/')).filter((k) => !k.startsWith('tmp/')).sort(),
+    keys,
+    objects: async () => (await keys()).map((key) => ({ key, size: fs.statSync(file(key)).size })),
     read: async (key) => fs.readFileSync(file(key)),
     overwrite: async (key, bytes) => {
       const mode = fs.statSync(file(key)).mode & 0o777; // objects are stored read-only
@@ -100,18 +104,20 @@ export function s3Backend(): RepoBackend {
 function s3Repository(admin: S3Client, bucket: TestBucket, prefix: string): TestRepository {
   const Bucket = bucket.name;
   const full = (key: string) => `${prefix}/${key}`;
+  const objects = async () => {
+    const out: { key: string; size: number }[] = [];
+    let token: string | undefined;
+    do {
+      const page = await admin.send(new ListObjectsV2Command({ Bucket, Prefix: `${prefix}/`, ContinuationToken: token }));
+      for (const o of page.Contents ?? []) if (o.Key) out.push({ key: o.Key.slice(prefix.length + 1), size: o.Size ?? 0 });
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    return out.sort((a, b) => a.key.localeCompare(b.key));
+  };
   return {
     location: `${bucket.location}/${prefix}`,
-    keys: async () => {
-      const keys: string[] = [];
-      let token: string | undefined;
-      do {
-        const page = await admin.send(new ListObjectsV2Command({ Bucket, Prefix: `${prefix}/`, ContinuationToken: token }));
-        for (const o of page.Contents ?? []) if (o.Key) keys.push(o.Key.slice(prefix.length + 1));
-        token = page.IsTruncated ? page.NextContinuationToken : undefined;
-      } while (token);
-      return keys.sort();
-    },
+    keys: async () => (await objects()).map((o) => o.key),
+    objects,
     read: async (key) => {
       const out = await admin.send(new GetObjectCommand({ Bucket, Key: full(key) }));
       return Buffer.from((await out.Body?.transformToByteArray()) ?? []);
