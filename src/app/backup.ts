@@ -40,6 +40,15 @@ export async function runBackup(repo: Repository, opts: BackupOptions, local?: L
     result = await backup(repo, {
       ...opts,
       fileCache: opts.fileCache ?? catalog?.files,
+      session: catalog
+        ? {
+            ...opts.session,
+            onPackUploading: (p) => {
+              catalog.index.journalUpload(p);
+              opts.session?.onPackUploading?.(p);
+            },
+          }
+        : opts.session,
       beforeSnapshot: async () => {
         // Everything the cache names is stored now: commit it before the commit point.
         catalog?.files.flush();

@@ -4,9 +4,10 @@
  * prepared statements throughout.
  *
  * It is also the journal of packs that are stored but in no index object yet: a backup
- * records each pack the moment it is stored (`addPacks` without an index object), so
- * that after a crash the next run can write the index object for them instead of
- * uploading their blobs again (DESIGN invariant 5; see repository/resume.ts).
+ * records each pack just before its upload (`journalUpload`) and the moment it is stored
+ * (`addPacks` without an index object), so that after a crash the next run can write the
+ * index object for them instead of uploading their blobs again — even for a pack whose
+ * upload completed in the instant before the kill (DESIGN invariant 5; repository/resume.ts).
  * @module
  */
 import type { BlobId, IndexId, PackId } from '../domain/ids.js';
@@ -34,6 +35,7 @@ export class SqliteBlobIndex implements BlobIndex, PackJournal {
     markIndexed: Stmt<[Buffer, number]>;
     insertBlob: Stmt<[Buffer, number, number, number, number, number]>;
     insertIndexObject: Stmt<[Buffer, number]>;
+    uploadDone: Stmt<[Buffer]>;
   };
 
   constructor(private readonly db: Db) {
@@ -49,6 +51,7 @@ export class SqliteBlobIndex implements BlobIndex, PackJournal {
       markIndexed: db.prepare('UPDATE packs SET index_id = ?, entries = NULL WHERE seq = ? AND index_id IS NULL'),
       insertBlob: db.prepare('INSERT OR IGNORE INTO blobs (id, pack, type, offset, length, raw_length) VALUES (?, ?, ?, ?, ?, ?)'),
       insertIndexObject: db.prepare('INSERT OR IGNORE INTO index_objects (id, merged_at) VALUES (?, ?)'),
+      uploadDone: db.prepare('DELETE FROM uploads WHERE pack_id = ?'),
     };
   }
 
@@ -74,6 +77,7 @@ export class SqliteBlobIndex implements BlobIndex, PackJournal {
 
   private addPack(p: IndexedPack, from: Buffer | null, now: number): void {
     const pid = Buffer.from(p.packId, 'hex');
+    if (!from) this.q.uploadDone.run(pid);
     const known = this.q.packSeq.get(pid);
     if (known !== undefined) {
       // Its blobs went in with it; an index object naming it now only changes its state.
@@ -111,6 +115,26 @@ export class SqliteBlobIndex implements BlobIndex, PackJournal {
   }
 
   // ---- PackJournal -------------------------------------------------------------------
+
+  /** Records a pack about to be uploaded (committed before the upload starts). */
+  journalUpload(p: IndexedPack): void {
+    this.db
+      .prepare('INSERT OR REPLACE INTO uploads (pack_id, size, entries, started) VALUES (?, ?, ?, ?)')
+      .run(Buffer.from(p.packId, 'hex'), p.size, encodeEntries(p.blobs), Date.now());
+  }
+
+  startedUploads(): IndexedPack[] {
+    return this.db
+      .prepare<[], { pack_id: Buffer; size: number; entries: Buffer }>('SELECT pack_id, size, entries FROM uploads ORDER BY started')
+      .all()
+      .map((r) => ({ packId: r.pack_id.toString('hex') as PackId, size: r.size, blobs: decodeEntries(r.entries) }));
+  }
+
+  forgetUploads(ids: readonly PackId[]): void {
+    this.db.transaction(() => {
+      for (const id of ids) this.q.uploadDone.run(Buffer.from(id, 'hex'));
+    })();
+  }
 
   unindexedPacks(): IndexedPack[] {
     const rows = this.db

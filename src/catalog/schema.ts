@@ -126,6 +126,15 @@ export const MIGRATIONS: readonly string[] = [
     since      INTEGER NOT NULL
   );
   `,
+  // 2: packs whose upload has begun, journaled before it (crash resume without a blind spot).
+  `
+  CREATE TABLE uploads (
+    pack_id BLOB PRIMARY KEY,
+    size    INTEGER NOT NULL,
+    entries BLOB NOT NULL,
+    started INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

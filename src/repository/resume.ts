@@ -3,9 +3,10 @@
  * stored but named by no index object: readers ignore them and the next backup would
  * upload their blobs again. Two ways to find them:
  *
- * - with a catalog, the write session recorded each pack the moment it was stored (the
- *   PackJournal below); the next run checks each still exists with the recorded size,
- *   and writes one index object for them before backing up;
+ * - with a catalog, the write session journals each pack just before its upload and
+ *   again once it is stored (the PackJournal below); the next run checks that each exists
+ *   with the recorded size — a pack whose upload was cut short is simply forgotten — and
+ *   writes one index object for them before backing up;
  * - without one, `findUnindexedPacks` lists `data/` and reads the header of every pack no
  *   index object names (docs/FORMAT.md §8: the header is enough to index it again).
  *
@@ -20,6 +21,10 @@ import { forEachLimited, type Repository } from './repository.js';
 
 /** Packs recorded as stored but not yet in any index object (the catalog implements it). */
 export interface PackJournal {
+  /** Packs whose upload began, with no record of its end (the process was killed meanwhile). */
+  startedUploads(): IndexedPack[];
+  /** Forgets started uploads (found not stored, or recorded as stored by `BlobIndex.addPacks`). */
+  forgetUploads(ids: readonly PackId[]): void;
   unindexedPacks(): IndexedPack[];
   /** Forgets packs that turned out not to be stored (the upload never completed). */
   forgetPacks(ids: readonly PackId[]): void;
@@ -42,25 +47,38 @@ export interface ResumeResult {
  * `loadIndex` (a pack another index object already names needs nothing).
  */
 export async function indexJournaledPacks(repo: Repository, journal: PackJournal): Promise<ResumeResult> {
+  // Uploads cut short by the kill: stored after all (the answer never arrived), or not at all.
+  const started = journal.startedUploads();
+  if (started.length) {
+    const arrived: IndexedPack[] = [];
+    await forEachLimited(started, 8, async (p) => {
+      if ((await storedSize(repo, p.packId)) === p.size) arrived.push(p);
+    });
+    if (arrived.length) repo.index.addPacks(arrived);
+    journal.forgetUploads(started.map((p) => p.packId));
+  }
   const packs = journal.unindexedPacks();
   if (packs.length === 0) return { adopted: 0, bytes: 0, missing: 0, indexId: undefined };
   const present: IndexedPack[] = [];
   const gone: PackId[] = [];
   await forEachLimited(packs, 8, async (p) => {
-    try {
-      const info = await repo.storage.stat(packKey(p.packId));
-      if (info.size === p.size) present.push(p);
-      else gone.push(p.packId);
-    } catch (e) {
-      if (!isStorageError(e, 'not-found')) throw e;
-      gone.push(p.packId);
-    }
+    if ((await storedSize(repo, p.packId)) === p.size) present.push(p);
+    else gone.push(p.packId);
   });
   if (gone.length) journal.forgetPacks(gone);
   if (present.length === 0) return { adopted: 0, bytes: 0, missing: gone.length, indexId: undefined };
   const indexId = await repo.saveIndex({ supersedes: [], packs: present });
   repo.index.addPacks(present, indexId);
   return { adopted: present.length, bytes: present.reduce((n, p) => n + p.size, 0), missing: gone.length, indexId };
+}
+
+async function storedSize(repo: Repository, id: PackId): Promise<number | undefined> {
+  try {
+    return (await repo.storage.stat(packKey(id))).size;
+  } catch (e) {
+    if (isStorageError(e, 'not-found')) return undefined;
+    throw e;
+  }
 }
 
 export interface OrphanScan {

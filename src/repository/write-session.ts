@@ -27,6 +27,11 @@ export interface WriteSessionOptions {
   readonly indexEvery?: number;
   /** Called once a pack is durably stored (the catalog records it for crash resume). */
   readonly onPackStored?: (pack: IndexedPack) => void;
+  /**
+   * Called just before a pack's upload starts (the catalog journals it: if the process is
+   * killed after the pack is stored but before `onPackStored`, the next run still finds it).
+   */
+  readonly onPackUploading?: (pack: IndexedPack) => void;
 }
 
 export interface WriteStats {
@@ -141,6 +146,7 @@ export class WriteSession {
     this.packers[type] = new PackBuilder();
     const { id, bytes, entries } = this.repo.finishPack(packer);
     const pack: IndexedPack = { packId: id, size: bytes.length, blobs: entries };
+    this.opts.onPackUploading?.(pack);
     const task = this.repo
       .savePack(id, bytes)
       .then(async () => {

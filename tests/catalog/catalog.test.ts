@@ -149,6 +149,24 @@ describe('blob index and pack journal', () => {
     c.close();
   });
 
+  it('journals uploads before they start, until the pack is recorded as stored', () => {
+    const c = Catalog.open(path.join(dir, 'uploads.sqlite'), { repositoryId: REPO });
+    const p1 = pack(2);
+    const p2 = pack(3);
+    c.index.journalUpload(p1);
+    c.index.journalUpload(p2);
+    const byId = (a: IndexedPack, b: IndexedPack) => a.packId.localeCompare(b.packId);
+    expect(c.index.startedUploads().sort(byId)).toEqual([p1, p2].sort(byId));
+    // Not known for deduplication before it is stored.
+    expect(c.index.has(p1.blobs[0]!.id)).toBe(false);
+    c.index.addPacks([p1]);
+    expect(c.index.startedUploads()).toEqual([p2]);
+    expect(c.index.unindexedPacks()).toEqual([p1]);
+    c.index.forgetUploads([p2.packId]);
+    expect(c.index.startedUploads()).toEqual([]);
+    c.close();
+  });
+
   it('keeps memory flat with a million blobs on disk', () => {
     const c = Catalog.open(path.join(dir, 'million.sqlite'), { repositoryId: REPO });
     gc();
