@@ -18,6 +18,8 @@ import { forEachLimited, type Repository } from '../repository/repository.js';
 import { findUnindexedPacks } from '../repository/resume.js';
 
 export interface RebuildOptions {
+  /** Forget the repository part of the catalog first (`coffre catalog rebuild`); else complete it. */
+  readonly fromScratch: boolean;
   /** Also cache every tree blob (one ranged read per tree pack). */
   readonly trees: boolean;
   /** Also list `data/` and journal the packs no index object names (headers read). */
@@ -42,8 +44,10 @@ export async function rebuildCatalog(repo: Repository, catalog: Catalog, opts: R
   const run = catalog.runs.start('rebuild', { pid: process.pid, host: hostname() });
   try {
     catalog.setMeta('rebuilt_at', undefined);
-    catalog.index.clear();
-    catalog.objects.clear();
+    if (opts.fromScratch) {
+      catalog.index.clear();
+      catalog.objects.clear();
+    }
     await repo.loadIndex((d, t) => opts.onProgress?.('index', d, t));
     const snapshots = await repo.snapshots();
     catalog.objects.retainSnapshots(snapshots.map((s) => s.id));

@@ -128,8 +128,11 @@ export async function prepareLocalState(repo: Repository, catalog: Catalog | und
       if (lock.tookOverFrom) opts.notice?.(`took over the lock left by "${lock.tookOverFrom.command}" (pid ${lock.tookOverFrom.pid}), which is no longer running`);
       catalog.runs.closeAbandoned((pid, host) => isDead({ pid, host }));
       if (opts.sync !== false && catalog.getMeta('rebuilt_at') === undefined) {
-        if (!catalog.created) opts.notice?.('the catalog was never completely built: rebuilding it from the repository');
-        rebuilt = await rebuildCatalog(repo, catalog, { trees: false, unindexedPacks: true });
+        rebuilt = await rebuildCatalog(repo, catalog, { fromScratch: false, trees: false, unindexedPacks: true });
+        const found = rebuilt.unindexedPacks ? `, ${rebuilt.unindexedPacks} pack(s) of interrupted backups found` : '';
+        opts.notice?.(
+          `no complete catalog for this repository in ${path.dirname(catalog.file)}: built it from the repository (${rebuilt.snapshots} snapshot(s)${found}); unchanged files are read once more`,
+        );
       }
     }
     if (!rebuilt && opts.sync !== false) await repo.loadIndex();

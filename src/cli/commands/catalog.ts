@@ -21,7 +21,7 @@ export function registerCatalog(program: Command): void {
     .action(async (opts: { trees: boolean; json?: boolean }, cmd: Command) => {
       const r = await withRepository(repoOptions(cmd, { catalog: 'write', command: 'catalog rebuild', sync: false }), async (repo, local) => {
         if (!local) throw noCatalog();
-        const result = await rebuildCatalog(repo, local.catalog, { trees: opts.trees, unindexedPacks: true });
+        const result = await rebuildCatalog(repo, local.catalog, { fromScratch: true, trees: opts.trees, unindexedPacks: true });
         return { ...result, catalog: local.catalog.stats() };
       });
       if (opts.json) return printJson(r);
