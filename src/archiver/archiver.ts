@@ -11,7 +11,7 @@ import * as fs from 'node:fs/promises';
 import { lstatSync, type BigIntStats } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import * as path from 'node:path';
-import { describeError, UsageError } from '../domain/errors.js';
+import { describeError, StorageError, UsageError } from '../domain/errors.js';
 import type { BlobId, SnapshotId } from '../domain/ids.js';
 import type { Repository } from '../repository/repository.js';
 import type { Snapshot, SnapshotSummary } from '../repository/snapshot.js';
@@ -326,7 +326,10 @@ class BackupRun {
   }
 
   private fail(p: string, e: unknown): void {
-    if (e instanceof BackupStoppedError) throw e;
+    // Only the source's own failures cost one item. A stop request, or a storage failure met
+    // while this item's blobs were handed to the write session, stops the whole backup: it
+    // is not "cannot read" this file, and every later item would meet it too.
+    if (e instanceof BackupStoppedError || e instanceof StorageError) throw e;
     this.failures.push(p);
     this.events.itemFailed?.(p, describeError(e));
   }
