@@ -50,6 +50,11 @@ export class FaultProxy {
     return `http://127.0.0.1:${addr.port}`;
   }
 
+  /** Resets every open connection (keep-alive ones too), so the next request meets the current plan. */
+  dropConnections(): void {
+    for (const s of this.sockets) s.resetAndDestroy();
+  }
+
   async close(): Promise<void> {
     for (const s of this.sockets) s.destroy();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
