@@ -25,6 +25,7 @@ import {
 import { createHash } from 'node:crypto';
 import { StorageError } from '../../domain/errors.js';
 import type { ObjectInfo, PutOptions, Retention, Storage, StorageCapabilities } from '../storage.js';
+import { readBody, truncated } from './body.js';
 import { classifyS3Error } from './classify.js';
 import { createS3Client } from './client.js';
 import { readCredentialFiles, type S3CredentialFiles, type S3Credentials } from './credentials.js';
@@ -147,11 +148,7 @@ export class S3Storage implements Storage {
     const full = this.fullKey(key);
     return this.call(full, async () => {
       const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: full }));
-      const bytes = Buffer.from((await out.Body?.transformToByteArray()) ?? []);
-      if (out.ContentLength !== undefined && bytes.length !== out.ContentLength) {
-        throw truncated(this.target(full), bytes.length, out.ContentLength);
-      }
-      return bytes;
+      return readBody(out.Body, out.ContentLength, this.target(full));
     });
   }
 
@@ -169,7 +166,7 @@ export class S3Storage implements Storage {
     return this.call(full, async () => {
       const range = `bytes=${offset}-${offset + length - 1}`;
       const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: full, Range: range }));
-      const bytes = Buffer.from((await out.Body?.transformToByteArray()) ?? []);
+      const bytes = await readBody(out.Body, out.ContentLength, this.target(full));
       const total = objectSizeFrom(out.ContentRange) ?? (out.ContentRange ? undefined : bytes.length);
       if (total !== undefined && offset + length > total) throw pastEnd(this.target(full), offset, length, total);
       if (!out.ContentRange && bytes.length === total) return bytes.subarray(offset, offset + length); // Range ignored
@@ -293,9 +290,4 @@ function objectSizeFrom(contentRange: string | undefined): number | undefined {
 
 function pastEnd(target: string, offset: number, length: number, size: number): StorageError {
   return new StorageError('invalid-range', `${target}: range ${offset}+${length} is past the end of the object (${size} bytes)`);
-}
-
-/** The connection ended before the promised bytes: the object is fine, the transfer was not. */
-function truncated(target: string, got: number, expected: number): StorageError {
-  return new StorageError('transient', `${target}: response cut short (${got} of ${expected} bytes)`);
 }
