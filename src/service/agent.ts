@@ -103,7 +103,7 @@ export class Agent {
       await checkSecretFiles(repoOptions(next, this.log));
       if (stateDirOf(next) !== stateDirOf(this.config)) throw new Error('stateDir cannot change on reload: restart the agent to move it');
     } catch (e) {
-      this.log.error({ err: errorFields(e) }, `reload refused, the running config stays: ${describeError(e)}`);
+      this.log.error({ error: errorFields(e) }, `reload refused, the running config stays: ${describeError(e)}`);
       return;
     }
     this.config = next;
@@ -201,7 +201,7 @@ export class Agent {
     // Refused credentials or passphrase: open afresh next time, reading the files again.
     if (error instanceof WrongPasswordError || isStorageError(error, 'permission')) await this.closeSession();
     const failures = this.state.consecutiveFailures(kind);
-    const fields = { job: kind, trigger: run.trigger, durationMs: run.durationMs, failures, err: run.error };
+    const fields = { job: kind, trigger: run.trigger, durationMs: run.durationMs, failures, error: run.error };
     if (this.stopping) return void this.log.warn(fields, `${kind} failed during shutdown: ${describeError(error)}`);
     const retryAt = this.scheduler.retryLater(kind, failures, this.config.retry).toISOString();
     this.log.error({ ...fields, retryAt }, `${kind} failed: ${describeError(error)}; retrying at ${retryAt}`);
@@ -232,7 +232,7 @@ export class Agent {
     if (!s) return;
     this.dirty.flush();
     this.dirty.attach(undefined);
-    await s.close().catch((e: unknown) => this.log.warn({ err: errorFields(e) }, 'closing the repository failed'));
+    await s.close().catch((e: unknown) => this.log.warn({ error: errorFields(e) }, 'closing the repository failed'));
   }
 
   private async shutdown(signal: string): Promise<void> {

@@ -86,7 +86,7 @@ export class DirtySet {
     try {
       this.store.mark(paths);
     } catch (e) {
-      this.opts.log.warn({ err: String(e) }, 'cannot record changed paths in the catalog; keeping them in memory');
+      this.opts.log.warn({ error: String(e) }, 'cannot record changed paths in the catalog; keeping them in memory');
       this.store = new MemoryStore();
       this.store.mark(paths);
     }

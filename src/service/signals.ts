@@ -16,7 +16,7 @@ export async function runAgent(configFile: string, opts: { debug?: boolean } = {
   const log = createLogger(opts.debug ? 'debug' : config.logLevel);
   const agent = await Agent.start(config, log);
   const fatal = (e: unknown) => {
-    log.fatal({ err: errorFields(e), stack: e instanceof Error ? e.stack : undefined }, 'unexpected error: the agent exits');
+    log.fatal({ error: errorFields(e), stack: e instanceof Error ? e.stack : undefined }, 'unexpected error: the agent exits');
     process.exit(1);
   };
   process.on('uncaughtException', fatal);

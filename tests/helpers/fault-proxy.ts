@@ -55,6 +55,11 @@ export class FaultProxy {
     for (const s of this.sockets) s.resetAndDestroy();
   }
 
+  /** Cuts every open connection, so that the client's next request opens one and meets the current plan. */
+  dropConnections(): void {
+    for (const s of this.sockets) s.destroy();
+  }
+
   async close(): Promise<void> {
     for (const s of this.sockets) s.destroy();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
