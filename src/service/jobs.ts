@@ -170,7 +170,7 @@ const retention: Job = async (ctx) => {
   const plan = await planForget(session.repo, policy);
   for (const d of plan.forget) {
     const s = d.snapshot;
-    ctx.log.info({ job: 'retention', snapshot: s.shortId, time: s.time, host: s.host }, policy.apply ? 'forgetting snapshot' : 'would forget snapshot (retention.apply is false)');
+    ctx.log.info({ job: 'retention', snapshot: s.shortId, snapshotTime: s.time, host: s.host }, policy.apply ? 'forgetting snapshot' : 'would forget snapshot (retention.apply is false)');
   }
   const detail = { keep: plan.keep.length, forget: plan.forget.length, applied: policy.apply };
   if (!policy.apply || plan.forget.length === 0) return { outcome: 'ok', detail };

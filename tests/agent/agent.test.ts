@@ -3,6 +3,7 @@
  * back up, survive the storage going away, stop cleanly and resume. Deadlines are generous
  * schedule windows; nothing asserts how fast a backup is.
  */
+import Database from 'better-sqlite3';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -129,6 +130,48 @@ describe('coffre agent (local repository)', () => {
       expect(await latestPaths(repo, pw, state)).toEqual(expect.arrayContaining([path.join(src, 'a'), path.join(other, 'b')]));
     } finally {
       expect((await agent.stop()).code).toBe(0);
+    }
+  });
+
+  it('runs check, drill and retention on their own schedules, and records them for status', async () => {
+    const dir = tempDir();
+    const { repo, pw, state, src } = await agentFixture(dir);
+    write(path.join(src, 'a.csv'), 'a');
+    const config = writeConfig(dir, {
+      repository: repo,
+      passwordFile: pw,
+      stateDir: state,
+      sources: [{ path: src }],
+      schedule: { backup: '*/2 * * * * *', check: '*/5 * * * * *', drill: '*/7 * * * * *', retention: '*/6 * * * * *' },
+      check: { readDataSubset: '100%' },
+      drill: { sample: 10 },
+      retention: { keepLast: 1 },
+      watch: fast,
+    });
+    const agent = startAgent(config);
+    try {
+      await agent.waitFor(isBackupDone);
+      write(path.join(src, 'b.csv'), 'b'); // a second snapshot, which retention keeps instead of the first
+      await agent.waitFor((l) => isBackupDone(l) && l.filesNew === 1);
+      expect(await agent.waitFor((l) => l.job === 'check' && l.outcome !== undefined)).toMatchObject({ outcome: 'ok', errors: 0 });
+      expect(await agent.waitFor((l) => l.job === 'drill' && l.outcome !== undefined)).toMatchObject({ outcome: 'ok', mismatches: 0 });
+      const wouldForget = await agent.waitFor((l) => l.job === 'retention' && l.msg.startsWith('would forget'));
+      expect(wouldForget.msg).toContain('retention.apply is false');
+      expect(await agent.waitFor((l) => l.job === 'retention' && l.outcome !== undefined)).toMatchObject({ outcome: 'ok', applied: false });
+    } finally {
+      expect((await agent.stop()).code).toBe(0);
+    }
+    const snapshots = await cliOk(['snapshots', '--json', '--repo', repo, '--password-file', pw, '--state-dir', state]);
+    expect((JSON.parse(snapshots.stdout) as unknown[]).length).toBeGreaterThanOrEqual(2); // nothing was forgotten
+    // The run history and drill results outlive the agent (status reads them without it).
+    const catalogFile = fs.readdirSync(state).find((f) => f.endsWith('.sqlite'))!;
+    const db = new Database(path.join(state, catalogFile), { readonly: true });
+    try {
+      const kinds = (db.prepare("SELECT kind FROM runs WHERE result = 'ok'").all() as { kind: string }[]).map((r) => r.kind);
+      expect(kinds).toEqual(expect.arrayContaining(['backup', 'check']));
+      expect((db.prepare("SELECT count(*) AS n FROM drill_runs WHERE result = 'ok'").get() as { n: number }).n).toBeGreaterThan(0);
+    } finally {
+      db.close();
     }
   });
 
