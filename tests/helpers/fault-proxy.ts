@@ -16,6 +16,8 @@ export type Fault =
   | { readonly kind: 'truncate'; readonly afterBytes: number }
   /** The request reaches the server in full; the connection is reset when the answer starts. */
   | { readonly kind: 'drop-response' }
+  /** One bit of the request stream, this many bytes in, arrives flipped (a bad NIC, a broken middlebox). */
+  | { readonly kind: 'corrupt-request'; readonly atByte: number }
   /** Answer without contacting the server, e.g. 503 SlowDown, then close. */
   | { readonly kind: 'respond'; readonly status: number; readonly code: string };
 
@@ -99,6 +101,17 @@ export class FaultProxy {
       from.on('data', (chunk: Buffer) => {
         if (tripped) return;
         if (fault.kind === 'drop-response' && direction === 'down') return trip();
+        if (fault.kind === 'corrupt-request' && direction === 'up') {
+          const at = fault.atByte - counted;
+          counted += chunk.length;
+          if (at >= 0 && at < chunk.length) {
+            chunk = Buffer.from(chunk);
+            chunk[at]! ^= 0x01;
+            this.stats.faults++;
+          }
+          to.write(chunk);
+          return;
+        }
         const budgeted = fault.kind === 'reset' || fault.kind === 'stall' || (fault.kind === 'truncate' && direction === 'down');
         if (!budgeted) {
           to.write(chunk);

@@ -82,6 +82,17 @@ describe.skipIf(!env)('S3 through a faulty network', () => {
     });
   }
 
+  it('a body damaged on the way up is refused by the server (signed SHA-256), then sent again intact', async () => {
+    const body = randomBytes(300 * KiB);
+    proxy.plan = firstThen({ kind: 'corrupt-request', atByte: 200 * KiB }); // well past the headers
+    const events: RetryEvent[] = [];
+    // conditionalWrites 'server': the PutObject is the first request on the connection.
+    await retrying(await viaProxy({ conditionalWrites: 'server' }), events).put('data/bitflip', body);
+    expect(proxy.stats.faults).toBe(1);
+    expect(events.map((ev) => ev.error.message)).toEqual([expect.stringContaining('(XAmzContentSHA256Mismatch, HTTP 400)')]);
+    expect((await direct.get('data/bitflip')).equals(body)).toBe(true);
+  });
+
   it('a stalled connection times out as transient, and a retry completes', async () => {
     const body = randomBytes(512 * KiB);
     await direct.put('data/stall', body);

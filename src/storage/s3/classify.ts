@@ -28,7 +28,8 @@ const PERMISSION = new Set([
   'ExpiredToken',
   'InvalidSecurity',
 ]);
-// BadDigest/IncompleteBody mean the bytes were damaged or cut on the way: sending again is right.
+// BadDigest/XAmzContentSHA256Mismatch/IncompleteBody: the bytes were damaged or cut on the way (the
+// server checked them against Content-MD5 or the signed SHA-256): sending again is right.
 // ConditionalRequestConflict (409) is AWS saying a concurrent conditional write is in flight.
 const TRANSIENT = new Set([
   'SlowDown',
@@ -39,6 +40,7 @@ const TRANSIENT = new Set([
   'ThrottlingException',
   'TooManyRequests',
   'BadDigest',
+  'XAmzContentSHA256Mismatch',
   'IncompleteBody',
   'ConditionalRequestConflict',
   'TimeoutError',

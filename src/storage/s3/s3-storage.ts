@@ -8,9 +8,10 @@
  *   and on CompleteMultipartUpload. Unless the server is known to enforce it
  *   (`conditionalWrites: 'server'`, the default for AWS), a HeadObject runs first; that leaves
  *   only a race between two writers of the same key, which content-derived keys make harmless.
- * - nothing short: Content-MD5 on every upload and the returned ETag checked; downloads are
- *   checked against Content-Length / the requested range, a short body being 'transient'.
- * - retention: Object Lock headers with Content-MD5 (which real AWS requires for them).
+ * - nothing damaged or short: the body's SHA-256 is signed (x-amz-content-sha256) and checked by
+ *   the server (payload-hash.ts); multipart parts carry Content-MD5 and their ETags are checked;
+ *   downloads are checked against Content-Length / the requested range, a short body being 'transient'.
+ * - retention: Object Lock headers with Content-MD5 (which AWS documents as required for them).
  * @module
  */
 import {
@@ -32,6 +33,7 @@ import { readCredentialFiles, type S3CredentialFiles, type S3Credentials } from 
 import { formatS3Location, parseS3Location, type S3Location } from './location.js';
 import { checkEtag, MIN_PART_SIZE, putMultipart } from './multipart.js';
 import { bucketHasObjectLock, explainLockRefusal, extendObjectRetention, lockParams } from './object-lock.js';
+import { sha256OffThread, withPayloadHash } from './payload-hash.js';
 
 export interface S3StorageOptions extends S3CredentialFiles {
   /** Default: the region in an AWS host name, then AWS_REGION, then us-east-1. */
@@ -114,6 +116,8 @@ export class S3Storage implements Storage {
     const full = this.fullKey(key);
     const buf = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
     const multipart = buf.length > this.multipartThreshold;
+    const digest = multipart ? undefined : sha256OffThread(buf); // hashed while the HeadObject below runs
+    digest?.catch(() => undefined); // awaited below, unless the put stops first
     if ((this.checkBeforePut || multipart) && (await this.head(full)) !== undefined) {
       throw new StorageError('already-exists', `${this.target(full)}: object already exists`);
     }
@@ -125,23 +129,30 @@ export class S3Storage implements Storage {
       const params = { client: this.client, bucket: this.bucket, key: full, target: this.target(full), body: buf };
       return putMultipart({ ...params, partSize: this.partSize, retention: opts.retention, call });
     }
-    const md5 = createHash('md5').update(buf).digest();
+    const sha256 = await digest!;
+    // AWS documents Content-MD5 (or an SDK checksum header) as required with Object Lock
+    // parameters; untestable here, so retention puts keep it, and the ETag check that comes with it.
+    const md5 = opts.retention ? createHash('md5').update(buf).digest() : undefined;
     const out = await this.call(full, () =>
       this.client.send(
-        new PutObjectCommand({
-          Bucket: this.bucket,
-          Key: full,
-          Body: buf,
-          ContentLength: buf.length,
-          ContentMD5: md5.toString('base64'),
-          IfNoneMatch: '*',
-          ...lockParams(opts.retention),
-        }),
+        withPayloadHash(
+          new PutObjectCommand({
+            Bucket: this.bucket,
+            Key: full,
+            Body: buf,
+            ContentLength: buf.length,
+            ChecksumSHA256: sha256.toString('base64'),
+            ...(md5 && { ContentMD5: md5.toString('base64') }),
+            IfNoneMatch: '*',
+            ...lockParams(opts.retention),
+          }),
+          sha256,
+        ),
       ),
     ).catch((e: unknown) => {
       throw opts.retention ? explainLockRefusal(e, this.target(full)) : e;
     });
-    checkEtag(out.ETag, md5.toString('hex'), this.target(full));
+    if (md5) checkEtag(out.ETag, md5.toString('hex'), this.target(full));
   }
 
   async get(key: string): Promise<Buffer> {
