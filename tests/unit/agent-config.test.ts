@@ -1,7 +1,11 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { agentConfigSchema } from '../../src/config/agent-config.js';
 import { parseAgentConfig } from '../../src/config/agent-config.js';
 import { backupSelection, SourceFilter } from '../../src/config/sources.js';
 import { ConfigError } from '../../src/domain/errors.js';
+import { ROOT } from '../helpers/cli.js';
 
 const base = { repository: '/mnt/backup/repo', passwordFile: '/etc/coffre/passphrase', sources: [{ path: '/srv/identites', exclude: ['*.tmp'] }] };
 const parse = (raw: unknown, env: NodeJS.ProcessEnv = {}) => parseAgentConfig(raw, '/etc/coffre/agent.config.json', env);
@@ -55,6 +59,25 @@ describe('agent config', () => {
     [[], '(top level): expected object, received array'],
   ])('names the key: %j', (raw, message) => {
     expect(problem(raw)).toContain(`agent config /etc/coffre/agent.config.json: ${message}`);
+  });
+
+  it('accepts agent.config.example.json, which sets every key the schema knows', () => {
+    const file = path.join(ROOT, 'agent.config.example.json');
+    const raw = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
+    expect(() => parse(raw)).not.toThrow();
+    expect(Object.keys(raw).sort()).toEqual(Object.keys(agentConfigSchema.shape).sort());
+    const docs = fs.readFileSync(path.join(ROOT, 'docs/agent-config.md'), 'utf8');
+    // Every key the example sets, as the table names it: `s3.region`, `sources[].exclude`…
+    const keys = (o: unknown, name: string): string[] =>
+      Array.isArray(o)
+        ? o.flatMap((x) => keys(x, `${name}[]`))
+        : o && typeof o === 'object'
+          ? Object.entries(o).flatMap(([k, v]) => {
+              const full = name.endsWith('[]') ? `${name}.${k}` : name ? `${name}.${k}` : k;
+              return [full, ...keys(v, full)];
+            })
+          : [];
+    for (const key of new Set(keys(raw, ''))) expect(docs, `docs/agent-config.md documents ${key}`).toContain(`| \`${key}\``);
   });
 
   it('takes the passphrase file from COFFRE_PASSWORD_FILE, and never works without one', () => {
