@@ -6,6 +6,7 @@
 import { describeError } from '../domain/errors.js';
 import { runDrill, type DrillEvents, type DrillOptions, type DrillReport } from '../drill/drill.js';
 import type { Repository } from '../repository/repository.js';
+import { openCatalog, resolveStateDir } from './local-state.js';
 import { openRepository, withRepository, type RepoOptions } from './repo.js';
 
 export type { DrillReport } from '../drill/drill.js';
@@ -13,6 +14,8 @@ export type { DrillReport } from '../drill/drill.js';
 export interface DrillRequest extends DrillOptions {
   /** Called with the finished report, passed or failed (e.g. to record it in the catalog). */
   readonly onReport?: (report: DrillReport) => void | Promise<void>;
+  /** Also record the report in this repository's catalog in the state directory (for `status`). */
+  readonly record?: boolean;
   readonly events?: DrillEvents & { warning?(message: string): void };
 }
 
@@ -26,12 +29,29 @@ export async function drill(opts: RepoOptions, req: DrillRequest = {}): Promise<
   return withRepository({ ...opts, readOnly: true }, async (repo) => {
     const report = await runDrill(repo, req);
     try {
+      if (req.record) recordDrill(opts.stateDir, repo.config.id, report, req.events?.warning);
       await req.onReport?.(report);
     } catch (e) {
       req.events?.warning?.(`the drill result could not be recorded: ${describeError(e)}`);
     }
     return report;
   });
+}
+
+/**
+ * Adds a drill's result to the repository's catalog in the state directory (created if
+ * need be: a writer later completes it from the repository). False when the state
+ * directory cannot be used (`notice` says why).
+ */
+export function recordDrill(stateDir: string | undefined, repositoryId: string, report: DrillReport, notice?: (m: string) => void): boolean {
+  const catalog = openCatalog(resolveStateDir(stateDir), repositoryId, notice);
+  if (!catalog) return false;
+  try {
+    catalog.drills.add(drillRecord(report));
+    return true;
+  } finally {
+    catalog.close();
+  }
 }
 
 /** A drill report as a row of the catalog's drill_runs table. */

@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { drill, drillRecord, openDrillRepository, type DrillReport } from '../../src/app/drill.js';
 import { openRepository } from '../../src/app/repo.js';
+import { Catalog } from '../../src/catalog/catalog.js';
 import { StorageError } from '../../src/domain/errors.js';
 import { runDrill } from '../../src/drill/drill.js';
 import { isReadOnly } from '../../src/storage/read-only.js';
@@ -126,6 +127,22 @@ for (const backend of backends()) {
       expect(rep.live!.unexplainedPaths.map((u) => u.path)).toEqual([path.join(live, 'silent.bin')]);
       const text = await cliOk(['drill', '--snapshot', id, '--full', '--compare-live', ...args]);
       expect(text.stdout).toMatch(/^live files: 4 compared: 1 identical, 1 changed since the backup, 1 deleted since the backup, 1 differ with the same size and time/m);
+    });
+
+    it('records each drill in the catalog of the state directory, for status', async () => {
+      const stateDir = path.join(dir, 'state-record');
+      const drillArgs = ['--repo', repo.location, '--password-file', pw, '--state-dir', stateDir];
+      const rep = JSON.parse((await cliOk(['drill', '--sample', '4', '--json', ...drillArgs])).stdout) as DrillReport;
+      const files = fs.readdirSync(stateDir).filter((f) => f.endsWith('.sqlite'));
+      expect(files).toHaveLength(1);
+      const catalog = Catalog.open(path.join(stateDir, files[0]!), { repositoryId: files[0]!.replace(/\.sqlite$/, '') });
+      try {
+        const [last] = catalog.drills.recent(1);
+        expect(last).toMatchObject({ snapshotId: rep.snapshot.id, result: 'ok', files: 4, mismatches: 0, durationMs: rep.timings.durationMs });
+        expect(JSON.parse(last!.reportJson!).id).toBe(rep.id);
+      } finally {
+        catalog.close();
+      }
     });
 
     it("a drill's storage refuses every write, and a drill runs on nothing else", async () => {

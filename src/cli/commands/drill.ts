@@ -58,6 +58,7 @@ export function registerDrill(program: Command): void {
         compareLive: opts.compareLive,
         scratchParent: opts.scratch,
         program: `coffre ${program.version() ?? ''}`.trim(),
+        record: true,
         events: { warning: warn },
       });
       if (opts.report !== undefined) await writeReport(opts.report, renderDrillReportFile(report, opts.report)!);
