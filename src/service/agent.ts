@@ -17,7 +17,7 @@ import type { RepoOptions } from '../app/repo.js';
 import { BackupStoppedError } from '../archiver/archiver.js';
 import { loadAgentConfig, type AgentConfig } from '../config/agent-config.js';
 import { backupSelection, SourceFilter } from '../config/sources.js';
-import { describeError, isStorageError, WrongPasswordError } from '../domain/errors.js';
+import { ConfigError, describeError, isStorageError, WrongPasswordError } from '../domain/errors.js';
 import { describeLocation } from '../storage/open-storage.js';
 import { AgentLock } from './agent-lock.js';
 import { DirtySet } from './dirty-set.js';
@@ -77,6 +77,11 @@ export class Agent {
 
   /** Refuses unusable secret files and a state directory held by another agent, then starts. */
   static async start(config: AgentConfig, log: Logger): Promise<Agent> {
+    try {
+      describeLocation(config.repository);
+    } catch (e) {
+      throw new ConfigError(`agent config ${config.file}: repository: ${describeError(e)}`);
+    }
     await checkSecretFiles(repoOptions(config, log));
     const stateDir = stateDirOf(config);
     fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });

@@ -208,6 +208,10 @@ describe('coffre agent (local repository)', () => {
     r = await runCli(['agent', '--config', writeConfig(dir, { repository: repo, passwordFile: open, stateDir: state, sources: [{ path: src }] }, 'open.json')]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(`passphrase file ${open} is readable by group or others (mode 0644)`);
+
+    r = await runCli(['agent', '--config', writeConfig(dir, { repository: 's3:ftp://host/bucket', passwordFile: pw, stateDir: state, sources: [{ path: src }] }, 's3.json')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^coffre: agent config .*s3\.json: repository: .*scheme must be http or https/);
   });
 
   it('keeps running while the repository is unreachable, says so, and recovers without a restart', async () => {
@@ -281,6 +285,32 @@ describe('coffre agent (local repository)', () => {
       expect((await agent.stop()).code).toBe(0);
     }
     await cliOk(['check', '--repo', repo, '--password-file', pw]);
+  });
+
+  it('after a SIGKILL in the middle of a backup, the next start takes over and completes it', async () => {
+    const dir = tempDir();
+    const { repo, pw, state, src } = await agentFixture(dir);
+    for (let i = 0; i < 12; i++) write(path.join(src, `big-${i}.bin`), seededBytes(16 << 20, 100 + i));
+    const config = writeConfig(dir, { repository: repo, passwordFile: pw, stateDir: state, sources: [{ path: src }], schedule: { backup: '0 0 1 1 *' }, watch: fast });
+    let agent = startAgent(config);
+    await expect.poll(() => countFiles(path.join(repo, 'data')), { timeout: 60_000, interval: 50 }).toBeGreaterThanOrEqual(1);
+    expect((await agent.stop('SIGKILL')).signal).toBe('SIGKILL');
+
+    agent = startAgent(config);
+    try {
+      expect(await agent.waitFor(isBackupDone, 120_000)).toMatchObject({ filesNew: 12 });
+    } finally {
+      expect((await agent.stop()).code).toBe(0);
+    }
+    const catalogFile = fs.readdirSync(state).find((f) => f.endsWith('.sqlite'))!;
+    const db = new Database(path.join(state, catalogFile), { readonly: true });
+    try {
+      const runs = db.prepare("SELECT result FROM runs WHERE kind = 'backup' ORDER BY id").all() as { result: string }[];
+      expect(runs.map((r) => r.result)).toEqual(['interrupted', 'ok']);
+    } finally {
+      db.close();
+    }
+    await cliOk(['check', '--read-data', '--repo', repo, '--password-file', pw]);
   });
 });
 
