@@ -9,7 +9,7 @@
 #
 # Environment knobs (defaults in brackets):
 #   BENCH_DIR [<repo>/.bench]   data, repositories, caches, results (git-ignored)
-#   BENCH_SCALE [small]         small | full                      (ignored by BENCH_MODE=smallfiles)
+#   BENCH_SCALE [small]         small | medium (~1 GB) | full     (ignored by BENCH_MODE=smallfiles)
 #   BENCH_MODE [suite]          suite | smallfiles
 #   REPS [1]                    repetitions per tool, interleaved restic, borg, coffre, restic, ...; medians reported
 #   BENCH_TOOLS                 subset of "restic borg coffre" [all three; "restic coffre" for smallfiles and S3]
@@ -56,7 +56,7 @@ fi
 [[ "$BENCH_S3" == 0 || "$BENCH_S3" == 1 ]] || die "BENCH_S3 must be 0 or 1 (got '$BENCH_S3')"
 case "$BENCH_MODE" in
   suite)
-    case "$BENCH_SCALE" in small | full) ;; *) die "BENCH_SCALE must be small or full (got '$BENCH_SCALE')" ;; esac
+    case "$BENCH_SCALE" in small | medium | full) ;; *) die "BENCH_SCALE must be small, medium or full (got '$BENCH_SCALE')" ;; esac
     DATASET=$BENCH_SCALE
     DEFAULT_TOOLS="restic borg coffre" ;;
   smallfiles)

@@ -4,8 +4,8 @@
 //   node dataset.mjs apply  ROOT SCALE   mutation: rewrite 1 % of the small files, append 32 MiB to one large file
 //   node dataset.mjs revert ROOT SCALE   undo the mutation (idempotent), so every tool sees the same data
 //
-// SCALE: small (about 310 MB), full (2.70 GiB, the dataset of perf-baseline.md, byte-identical), smallfiles (20,000
-// small CSV files only). All content is seeded: two runs on two machines produce the same bytes.
+// SCALE: small (about 310 MB), medium (about 1 GB, the S3 throughput measurement), full (2.70 GiB, the dataset of
+// perf-baseline.md, byte-identical), smallfiles (20,000 small CSV files only). All content is seeded: two runs on two machines produce the same bytes.
 // The manifest ROOT.manifest.json (next to ROOT, never inside it, so it is not backed up) marks a complete dataset.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -19,6 +19,7 @@ const GENERATOR_VERSION = 1;
 // (a changed region in the middle plus a non-aligned shift of the tail); extra = more independent random files.
 export const SPECS = {
   full: { smallFiles: 20000, perDir: 200, medium: 200, large: { size: 256 * MiB, shiftAt: 127 * MiB, extra: ['L3', 'L4'] }, appendTo: 'large/L3.bin' },
+  medium: { smallFiles: 6000, perDir: 200, medium: 60, large: { size: 224 * MiB, shiftAt: 111 * MiB, extra: [] }, appendTo: 'large/L1.bin' },
   small: { smallFiles: 2000, perDir: 200, medium: 6, large: { size: 100 * MiB, shiftAt: 49 * MiB, extra: [] }, appendTo: 'large/L1.bin' },
   smallfiles: { smallFiles: 20000, perDir: 200, medium: 0, large: null, appendTo: null },
 };
