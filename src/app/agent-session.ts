@@ -114,8 +114,9 @@ export class AgentSession {
     for (const r of c.runs.recent(10)) if (r.result === 'running' && r.pid === process.pid) c.runs.finish(r.id, { result: 'interrupted', error: why });
   }
 
-  /** Between jobs: the codec's worker threads stop (they start again on first use). */
+  /** Between jobs: the codec's worker threads stop (they start again on first use), decoded trees are dropped. */
   async idle(): Promise<void> {
+    this.repo.dropTreeCache();
     await this.repo.close();
   }
 

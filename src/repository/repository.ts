@@ -219,6 +219,14 @@ export class Repository {
     return tree;
   }
 
+  /**
+   * Forgets the decoded trees kept in memory (up to 4096). A long-lived process (the agent)
+   * calls it between jobs, so that its memory stays flat; the catalog keeps them on disk.
+   */
+  dropTreeCache(): void {
+    this.treeCache.clear();
+  }
+
   // ---- snapshots ---------------------------------------------------------------------
 
   /** The commit point of a backup: call only once everything it references is stored. */
