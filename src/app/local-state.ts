@@ -129,10 +129,13 @@ export async function prepareLocalState(repo: Repository, catalog: Catalog | und
       catalog.runs.closeAbandoned((pid, host) => isDead({ pid, host }));
       if (opts.sync !== false && catalog.getMeta('rebuilt_at') === undefined) {
         rebuilt = await rebuildCatalog(repo, catalog, { fromScratch: false, trees: false, unindexedPacks: true });
-        const found = rebuilt.unindexedPacks ? `, ${rebuilt.unindexedPacks} pack(s) of interrupted backups found` : '';
-        opts.notice?.(
-          `no complete catalog for this repository in ${path.dirname(catalog.file)}: built it from the repository (${rebuilt.snapshots} snapshot(s)${found}); unchanged files are read once more`,
-        );
+        // Silent for a new repository: there was nothing to rebuild.
+        if (rebuilt.snapshots > 0 || rebuilt.unindexedPacks > 0) {
+          const found = rebuilt.unindexedPacks ? `, ${rebuilt.unindexedPacks} pack(s) of interrupted backups found` : '';
+          opts.notice?.(
+            `no complete catalog for this repository in ${path.dirname(catalog.file)}: built it from the repository (${rebuilt.snapshots} snapshot(s)${found}); unchanged files are read once more`,
+          );
+        }
       }
     }
     if (!rebuilt && opts.sync !== false) await repo.loadIndex();
