@@ -27,11 +27,11 @@ rm -f /etc/systemd/system/coffre.service
 rm -rf /etc/systemd/system/coffre.service.d
 systemctl daemon-reload 2>/dev/null || true
 rm -f /usr/local/bin/coffre
-[[ -f "$PREFIX/bin/coffre.js" ]] && rm -rf "${PREFIX:?}"
+if [[ -f "$PREFIX/bin/coffre.js" ]]; then rm -rf "${PREFIX:?}"; fi
 if ((PURGE)); then
   rm -rf /etc/coffre /var/lib/coffre
-  getent passwd coffre >/dev/null && userdel coffre
-  getent group coffre >/dev/null && groupdel coffre 2>/dev/null || true
+  if getent passwd coffre >/dev/null; then userdel coffre; fi
+  if getent group coffre >/dev/null; then groupdel coffre 2>/dev/null || true; fi
   echo "removed the service, the program, /etc/coffre, /var/lib/coffre and the coffre user"
 else
   echo "removed the service and the program; kept /etc/coffre, /var/lib/coffre and the coffre user (--purge removes them)"
