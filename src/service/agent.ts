@@ -77,12 +77,7 @@ export class Agent {
 
   /** Refuses unusable secret files and a state directory held by another agent, then starts. */
   static async start(config: AgentConfig, log: Logger): Promise<Agent> {
-    try {
-      describeLocation(config.repository);
-    } catch (e) {
-      throw new ConfigError(`agent config ${config.file}: repository: ${describeError(e)}`);
-    }
-    await checkSecretFiles(repoOptions(config, log));
+    await usable(config, log);
     const stateDir = stateDirOf(config);
     fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
     const agent = new Agent(config, await AgentLock.acquire(stateDir), log);
@@ -105,7 +100,7 @@ export class Agent {
     let next: AgentConfig;
     try {
       next = await loadAgentConfig(this.config.file);
-      await checkSecretFiles(repoOptions(next, this.log));
+      await usable(next, this.log);
       if (stateDirOf(next) !== stateDirOf(this.config)) throw new Error('stateDir cannot change on reload: restart the agent to move it');
     } catch (e) {
       this.log.error({ error: errorFields(e) }, `reload refused, the running config stays: ${describeError(e)}`);
@@ -262,6 +257,16 @@ export class Agent {
     await this.lock.release();
     this.log.info({ signal }, 'stopped');
   }
+}
+
+/** What the schema cannot tell: a repository string that parses, secret files that can be used. */
+async function usable(config: AgentConfig, log: Logger): Promise<void> {
+  try {
+    describeLocation(config.repository);
+  } catch (e) {
+    throw new ConfigError(`agent config ${config.file}: repository: ${describeError(e)}`);
+  }
+  await checkSecretFiles(repoOptions(config, log));
 }
 
 function repoOptions(c: AgentConfig, log: Logger): RepoOptions {

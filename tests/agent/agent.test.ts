@@ -48,8 +48,9 @@ describe('coffre agent (local repository)', () => {
       await agent.waitFor(isBackupDone, 60_000, from);
       expect(await latestPaths(repo, pw, state)).not.toContain(path.join(src, 'gone.csv'));
 
-      // No file name at the default log level (they can be patient names).
+      // No file name at the default log level (they can be patient names), never the passphrase.
       expect(JSON.stringify(agent.lines)).not.toContain('keep.csv');
+      expect(JSON.stringify(agent.lines) + agent.stderr()).not.toContain('correct horse');
     } finally {
       expect((await agent.stop()).code).toBe(0);
     }
