@@ -279,6 +279,14 @@ describe('snapshots and trees, runs, drills, dirty paths', () => {
     c.objects.putTree(t, Buffer.from('{"nodes":[]}'));
     expect(Buffer.from(c.objects.tree(t)!).toString()).toBe('{"nodes":[]}');
     expect(c.objects.hasTree(hex() as BlobId)).toBe(false);
+    // Large trees are stored compressed, and come back byte for byte.
+    const nodes = Array.from({ length: 200 }, (_, i) => ({ name: `patients-${i}.csv`, type: 'file', mode: 420, mtimeNs: `${1e18 + i}`, uid: 0, gid: 0, size: i, content: [hex()] }));
+    const big = Buffer.from(JSON.stringify({ nodes }));
+    const bigId = hex() as BlobId;
+    c.objects.putTree(bigId, big);
+    expect(Buffer.from(c.objects.tree(bigId)!).equals(big)).toBe(true);
+    const stored = c.db.prepare('SELECT length(json) AS n FROM trees WHERE id = ?').get(Buffer.from(bigId, 'hex')) as { n: number };
+    expect(stored.n).toBeLessThan(big.length / 2);
     c.close();
   });
 
