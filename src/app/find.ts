@@ -8,7 +8,6 @@
  * catalog no tree is read from storage.
  * @module
  */
-import * as path from 'node:path';
 import picomatch from 'picomatch';
 import { UsageError } from '../domain/errors.js';
 import type { BlobId } from '../domain/ids.js';
@@ -53,10 +52,12 @@ export async function findInSnapshots(repo: Repository, pattern: string, opts: F
     if (!found) {
       found = (async () => {
         const out: FoundItem[] = [];
+        const prefix = dir === '/' ? '/' : `${dir}/`;
         for (const n of (await repo.readTree(treeId)).nodes) {
-          const p = path.posix.join(dir, n.name);
-          if (isMatch(byName ? n.name : p)) out.push({ path: p, type: n.type, size: n.size ?? 0, mtime: nsToIso(n.mtimeNs) });
-          if (n.type === 'dir' && n.subtree) for (const m of await walk(n.subtree, p)) out.push(m);
+          // Tree names are validated (no "/", ".", ".."): a plain concatenation is the path.
+          const p = byName ? undefined : prefix + n.name;
+          if (isMatch(p ?? n.name)) out.push({ path: p ?? prefix + n.name, type: n.type, size: n.size ?? 0, mtime: nsToIso(n.mtimeNs) });
+          if (n.type === 'dir' && n.subtree) for (const m of await walk(n.subtree, p ?? prefix + n.name)) out.push(m);
         }
         return out;
       })();
