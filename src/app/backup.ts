@@ -7,6 +7,7 @@ import { backup, BackupStoppedError, type BackupOptions, type BackupResult } fro
 import { describeError } from '../domain/errors.js';
 import type { Repository } from '../repository/repository.js';
 import type { LocalState } from './local-state.js';
+import { tryRecordRepositoryFacts } from './repo-facts.js';
 import { testPauseBeforeSnapshot } from './test-hooks.js';
 
 export interface BackupSummary {
@@ -71,6 +72,8 @@ export async function runBackup(repo: Repository, opts: BackupOptions, local?: L
       snapshotId: result.snapshotId,
       counts: { filesNew: s.filesNew, filesChanged: s.filesChanged, filesUnmodified: s.filesUnmodified, bytesRead: s.bytesRead, bytesAdded: s.bytesAdded },
     });
+    // Fresh sizes, key count and Object Lock for `coffre status`, which never opens the repository.
+    await tryRecordRepositoryFacts(repo, catalog);
   }
   return {
     snapshotId: result.snapshotId,

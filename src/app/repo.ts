@@ -10,6 +10,7 @@ import { openStorage as openBackend, type OpenStorageOptions } from '../storage/
 import type { Storage } from '../storage/storage.js';
 import type { Catalog } from '../catalog/catalog.js';
 import { catalogHook, prepareLocalState, type LocalState, type LocalStateOptions } from './local-state.js';
+import { recordContact } from './repo-facts.js';
 import { getPassword } from './secrets.js';
 
 export interface RepoOptions extends LocalStateOptions {
@@ -46,14 +47,18 @@ export async function openRepository(opts: RepoOptions): Promise<Repository> {
  * its index. The caller closes `local` (it may hold the writer lock), then the repository.
  */
 export async function openRepositoryWithState(opts: RepoOptions): Promise<{ repo: Repository; local: LocalState | undefined }> {
-  const storage = await openStorage(repositoryLocation(opts), { ...opts.storage, readOnly: opts.readOnly });
+  const location = repositoryLocation(opts);
+  const storage = await openStorage(location, { ...opts.storage, readOnly: opts.readOnly });
   const password = await getPassword(opts.passwordFile);
   const localOpts: LocalStateOptions = { ...opts, catalog: opts.catalog ?? (opts.readOnly ? 'off' : 'read') };
   let catalog: Catalog | undefined;
   try {
     const repo = await Repository.open(storage, password, { workers: opts.workers, local: catalogHook(localOpts, (c) => (catalog = c)) });
     try {
-      return { repo, local: await prepareLocalState(repo, catalog, localOpts) };
+      const local = await prepareLocalState(repo, catalog, localOpts);
+      // Writers leave what `coffre status` needs to find and describe this repository without unlocking it.
+      if (local?.mode === 'write') await recordContact(repo, local.catalog, location, opts.notice);
+      return { repo, local };
     } catch (e) {
       await repo.close();
       throw e;
