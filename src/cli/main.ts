@@ -18,6 +18,7 @@ import { registerInit } from './commands/init.js';
 import { registerKey } from './commands/key.js';
 import { registerRestore } from './commands/restore.js';
 import { registerSnapshots } from './commands/snapshots.js';
+import { registerStatus } from './commands/status.js';
 import { addGlobalOptions } from './options.js';
 
 export function buildProgram(): Command {
@@ -27,7 +28,7 @@ export function buildProgram(): Command {
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s.startsWith('error: ') ? `coffre: ${s.slice(7)}` : s) });
   addGlobalOptions(program);
-  for (const register of [registerInit, registerBackup, registerSnapshots, registerRestore, registerDump, registerCheck, registerDrill, registerKey, registerFind, registerDiff, registerCatalog, registerAgent]) {
+  for (const register of [registerInit, registerBackup, registerSnapshots, registerRestore, registerDump, registerCheck, registerDrill, registerKey, registerFind, registerDiff, registerCatalog, registerStatus, registerAgent]) {
     register(program);
   }
   for (const cmd of program.commands) cmd.exitOverride();

@@ -16,7 +16,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import { LockedError } from '../domain/errors.js';
 
-interface Holder {
+export interface Holder {
   readonly pid: number;
   readonly since: string;
 }
@@ -28,8 +28,7 @@ export class AgentLock {
   ) {}
 
   static async acquire(stateDir: string): Promise<AgentLock> {
-    const st = fs.statSync(fs.realpathSync(stateDir));
-    const name = `\0coffre-agent-${st.dev}-${st.ino}`;
+    const name = lockName(stateDir);
     const me: Holder = { pid: process.pid, since: new Date().toISOString() };
     const server = net.createServer((socket) => {
       socket.on('error', () => undefined);
@@ -58,6 +57,25 @@ export class AgentLock {
   release(): Promise<void> {
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
+}
+
+/**
+ * The agent holding a state directory, if one runs (for `coffre status`): a connect to its
+ * socket, answered at once, or refused at once when nobody listens.
+ */
+export async function agentHolder(stateDir: string): Promise<Holder | undefined> {
+  let name: string;
+  try {
+    name = lockName(stateDir);
+  } catch {
+    return undefined; // no state directory: no agent
+  }
+  return askHolder(name);
+}
+
+function lockName(stateDir: string): string {
+  const st = fs.statSync(fs.realpathSync(stateDir));
+  return `\0coffre-agent-${st.dev}-${st.ino}`;
 }
 
 function askHolder(name: string): Promise<Holder | undefined> {

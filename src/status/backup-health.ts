@@ -94,3 +94,11 @@ export function judgeRecoveryPoint({ i }: Judge): Verdict | null {
   const what = running ? note.slice(2) : next ? `the first is due ${when(next)}` : 'start the agent or run "coffre backup"';
   return { id: 'recovery-point', state: 'UNKNOWN', message: `no backup has completed yet: ${what}` };
 }
+
+/** A source the last successful backup did not save (added to the config since) has no recovery point at all. */
+export function judgeSources({ i }: Judge): Verdict | null {
+  if (!i.catalog.available || !i.catalog.lastBackupSuccess) return null;
+  const missing = i.sources.filter((s) => s.inLastBackup === false).map((s) => s.path);
+  if (missing.length === 0) return null;
+  return { id: 'sources', state: 'WARNING', message: `not in the last backup yet (added to the config since?): ${missing.join(', ')}` };
+}

@@ -9,22 +9,26 @@
  * - UNKNOWN: the state cannot be read (no catalog of this repository here, or it cannot be
  *   opened), or no backup has completed yet;
  * - WARNING: the recovery point has used 80% of the objective, the last backup left files
- *   out, a check or drill is late, unscheduled or could not run, the agent is not running
+ *   out or did not cover a source, a check or drill is late, unscheduled or could not run, the agent is not running
  *   (with a config), watching is degraded, another job keeps failing;
  * - OK otherwise.
  * @module
  */
 import { judgeAgent, judgeAnomaly, judgeOtherJobs, judgeWatcher } from './agent-health.js';
-import { judgeLastBackup, judgeRecoveryPoint, type Judge } from './backup-health.js';
+import { judgeLastBackup, judgeRecoveryPoint, judgeSources, type Judge } from './backup-health.js';
 import type { HealthInputs } from './inputs.js';
 import { redact } from './redact.js';
 import { byRank, EXIT_CODE, worst, type HealthReport, type Verdict } from './report.js';
 import { judgeCheck, judgeDrill } from './verification-health.js';
 
+/** Makes a recorded message safe to show for these inputs (renderers use it for raw errors too). */
+export function redactorFor(i: HealthInputs): (message: string) => string {
+  const safe = { roots: i.sources.map((s) => s.path), containers: i.safePaths };
+  return (m) => redact(m, safe);
+}
+
 export function evaluateHealth(i: HealthInputs): HealthReport {
-  const containers = i.safePaths;
-  const roots = i.sources.map((s) => s.path);
-  const j: Judge = { i, safe: (m) => redact(m, { roots, containers }) };
+  const j: Judge = { i, safe: redactorFor(i) };
   const catalog: Verdict = i.catalog.available
     ? { id: 'catalog', state: 'OK', message: `run history read from ${i.catalog.file}` }
     : { id: 'catalog', state: 'UNKNOWN', message: j.safe(i.catalog.reason) };
@@ -32,6 +36,7 @@ export function evaluateHealth(i: HealthInputs): HealthReport {
     catalog,
     judgeRecoveryPoint(j),
     judgeLastBackup(j),
+    judgeSources(j),
     judgeCheck(j),
     judgeDrill(j),
     judgeAgent(j),

@@ -45,6 +45,8 @@ export interface DrillResult {
   readonly rtoEstimateMs: number | null;
   /** why a drill stopped before the end, when it did */
   readonly error: string | null;
+  /** it found damage (mismatches, objects failing authentication), as opposed to: it could not run to the end */
+  readonly damage: boolean;
 }
 
 /** What the last contact with the repository learnt (recorded by writers in the catalog). */
@@ -76,6 +78,8 @@ export interface CatalogView {
   readonly lastBackup: BackupRun | null;
   /** the newest backup run that saved a snapshot (ok or incomplete) */
   readonly lastBackupSuccess: BackupRun | null;
+  /** the newest failed backup run, however old */
+  readonly lastBackupFailure: BackupRun | null;
   /** failed backup runs since the last success */
   readonly backupFailuresInARow: number;
   /** the oldest failure of that streak */
@@ -152,8 +156,11 @@ export interface HealthInputs {
   readonly schedules: { readonly backup?: Schedule | null; readonly check?: Schedule | null; readonly drill?: Schedule | null };
   /** a config was given: the agent is meant to be running */
   readonly agentExpected: boolean;
-  /** source roots, with the changed paths waiting below each (null: unknown) */
-  readonly sources: readonly { readonly path: string; readonly pending: number | null }[];
+  /**
+   * source roots, with the changed paths waiting below each (null: unknown), and whether
+   * the last successful backup saved it (null: unknown; false: added to the config since)
+   */
+  readonly sources: readonly { readonly path: string; readonly pending: number | null; readonly inLastBackup: boolean | null }[];
   readonly catalog: CatalogView | CatalogUnavailable;
   readonly agent: AgentView;
   /** paths whose names may appear in messages: the source roots, the state directory, a local repository */

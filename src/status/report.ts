@@ -25,7 +25,7 @@ export function byRank(a: HealthState, b: HealthState): number {
   return RANK[b] - RANK[a];
 }
 
-export type CheckId = 'catalog' | 'recovery-point' | 'last-backup' | 'check' | 'drill' | 'agent' | 'watcher' | 'jobs' | 'anomaly';
+export type CheckId = 'catalog' | 'recovery-point' | 'last-backup' | 'sources' | 'check' | 'drill' | 'agent' | 'watcher' | 'jobs' | 'anomaly';
 
 export interface Verdict {
   readonly id: CheckId;

@@ -6,12 +6,12 @@
  * @module
  */
 import type { Judge } from './backup-health.js';
-import type { JobOutcome, Schedule } from './inputs.js';
+import type { HealthInputs, JobOutcome, Schedule } from './inputs.js';
 import type { Verdict } from './report.js';
 import { SCHEDULE_GRACE } from './thresholds.js';
 import { plural, span, when } from './words.js';
 
-interface Outcome {
+export interface Outcome {
   readonly at: number;
   /** ran and found damage / could not run / passed */
   readonly kind: 'damage' | 'not-run' | 'ok';
@@ -49,15 +49,27 @@ function lateness(j: Judge, what: 'check' | 'drill', schedule: Schedule | null |
   return { id: what, state: 'WARNING', message: `${late}, but ${key} is "${schedule.expression}" (every ${span(schedule.intervalMs)} at most)` };
 }
 
-export function judgeCheck(j: Judge): Verdict {
-  const { i } = j;
-  const c = i.catalog.available ? i.catalog : null;
-  const recorded = c?.lastCheck;
+/** The newest check that passed, found damage or could not run: from the run history or the agent. */
+export function lastCheck(i: HealthInputs): Outcome | null {
+  const recorded = i.catalog.available ? i.catalog.lastCheck : null;
   const fromCatalog: Outcome | null =
     recorded && recorded.finished !== null && recorded.result !== 'running' && recorded.result !== 'interrupted'
       ? { at: recorded.finished, kind: recorded.result === 'failed' ? (recorded.damage ? 'damage' : 'not-run') : 'ok', message: recorded.error }
       : null;
-  const last = newest(fromCatalog, fromAgent(i.agent.jobs.check?.lastRun));
+  return newest(fromCatalog, fromAgent(i.agent.jobs.check?.lastRun));
+}
+
+/** The newest drill, as lastCheck. */
+export function lastDrill(i: HealthInputs): Outcome | null {
+  const d = i.catalog.available ? i.catalog.lastDrill : null;
+  const fromCatalog: Outcome | null = d ? { at: d.finished, kind: d.result === 'ok' ? 'ok' : d.damage ? 'damage' : 'not-run', message: d.error } : null;
+  return newest(fromCatalog, fromAgent(i.agent.jobs.drill?.lastRun));
+}
+
+export function judgeCheck(j: Judge): Verdict {
+  const { i } = j;
+  const c = i.catalog.available ? i.catalog : null;
+  const last = lastCheck(i);
   if (last?.kind === 'damage') {
     return { id: 'check', state: 'CRITICAL', message: `the check ${span(i.now - last.at)} ago found damage in the repository (the agent log names the damaged objects; "coffre check" repeats it)` };
   }
@@ -76,10 +88,7 @@ export function judgeDrill(j: Judge): Verdict {
   const { i } = j;
   const c = i.catalog.available ? i.catalog : null;
   const d = c?.lastDrill;
-  const fromCatalog: Outcome | null = d
-    ? { at: d.finished, kind: d.result === 'ok' ? 'ok' : d.mismatches > 0 || d.error === null ? 'damage' : 'not-run', message: d.error }
-    : null;
-  const last = newest(fromCatalog, fromAgent(i.agent.jobs.drill?.lastRun));
+  const last = lastDrill(i);
   if (last?.kind === 'damage') {
     const what = d && d.finished === last.at && d.mismatches > 0 ? `${plural(d.mismatches, 'file')} did not restore identically` : 'the restore did not verify';
     return { id: 'drill', state: 'CRITICAL', message: `the restore drill ${span(i.now - last.at)} ago failed: ${what}${d?.error ? ` (${j.safe(d.error)})` : ''}` };

@@ -31,6 +31,7 @@ function catalog(over: Partial<CatalogView> = {}): CatalogView {
     file: '/var/lib/coffre/x.sqlite',
     lastBackup: last,
     lastBackupSuccess: last,
+    lastBackupFailure: null,
     backupFailuresInARow: 0,
     failingSince: null,
     backupRunning: null,
@@ -46,7 +47,7 @@ function catalog(over: Partial<CatalogView> = {}): CatalogView {
 }
 
 function drill(over: Partial<NonNullable<CatalogView['lastDrill']>> = {}): NonNullable<CatalogView['lastDrill']> {
-  return { started: NOW - 3 * DAY, finished: NOW - 3 * DAY + MIN, snapshotId: 'cd'.repeat(32), result: 'ok', files: 200, bytes: 1e7, mismatches: 0, durationMs: MIN, rtoEstimateMs: 2 * HOUR, error: null, ...over };
+  return { started: NOW - 3 * DAY, finished: NOW - 3 * DAY + MIN, snapshotId: 'cd'.repeat(32), result: 'ok', files: 200, bytes: 1e7, mismatches: 0, durationMs: MIN, rtoEstimateMs: 2 * HOUR, error: null, damage: false, ...over };
 }
 
 const stoppedAgent: AgentView = {
@@ -85,7 +86,7 @@ function inputs(over: Partial<HealthInputs> = {}): HealthInputs {
       drill: { expression: '0 4 * * 0', nextRun: NOW + 4 * DAY, intervalMs: 7 * DAY },
     },
     agentExpected: true,
-    sources: [{ path: '/srv/identites', pending: 0 }],
+    sources: [{ path: '/srv/identites', pending: 0, inLastBackup: true }],
     catalog: catalog(),
     agent: runningAgent(),
     safePaths: ['/var/lib/coffre'],
@@ -191,7 +192,7 @@ describe('health model', () => {
   });
 
   it('is CRITICAL when the last drill failed; a later successful one clears it', () => {
-    const failed = drill({ result: 'failed', mismatches: 2, finished: NOW - HOUR });
+    const failed = drill({ result: 'failed', mismatches: 2, damage: true, finished: NOW - HOUR });
     let r = evaluateHealth(inputs({ catalog: catalog({ lastDrill: failed }) }));
     expect(r.state).toBe('CRITICAL');
     expect(verdict(r, 'drill')?.message).toBe('the restore drill 60 min ago failed: 2 files did not restore identically');
@@ -240,6 +241,12 @@ describe('health model', () => {
     const failed: BackupRun = { ...okRun(2 * MIN), result: 'failed', error: 'down' };
     const r = evaluateHealth(inputs({ catalog: catalog({ lastBackup: failed }), agent: runningAgent({ watcher: { health: 'degraded', message: null } }) }));
     expect(r.summary.indexOf('last backup failed')).toBeLessThan(r.summary.indexOf('watching the sources degraded'));
+  });
+
+  it('warns about a source the last backup did not save', () => {
+    const r = evaluateHealth(inputs({ sources: [{ path: '/srv/identites', pending: 0, inLastBackup: true }, { path: '/srv/new', pending: 0, inLastBackup: false }] }));
+    expect(r.state).toBe('WARNING');
+    expect(verdict(r, 'sources')?.message).toBe('not in the last backup yet (added to the config since?): /srv/new');
   });
 
   it('never lets a file name below a source root into a reason', () => {
