@@ -10,8 +10,9 @@
  * pieces of a part file left by a killed restore are kept, which is what makes an
  * interrupted restore resumable.
  *
- * Memory stays bounded: at most `concurrency` pack ranges (each at most a pack) are held,
- * and at most OPEN_LIMIT blobs are being decrypted or written at once.
+ * Memory stays bounded: at most `concurrency` ranges of at most RANGE_MAX bytes are held,
+ * and at most OPEN_LIMIT blobs are being decrypted or written at once. Ranges rather than
+ * whole packs are the unit of work so that fetching, decrypting and writing overlap.
  * @module
  */
 import * as fs from 'node:fs/promises';
@@ -37,7 +38,7 @@ export interface RestoreOptions {
   readonly overwrite?: boolean;
   /** Re-read every restored file and check it against the snapshot. */
   readonly verify?: boolean;
-  /** Packs fetched at once (default 4; 8 on storage without local files). */
+  /** Pack ranges fetched and written at once (default 8). */
   readonly concurrency?: number;
   /** Tree reads in flight while planning (default 16). */
   readonly treeConcurrency?: number;
@@ -71,10 +72,14 @@ export interface RestoreResult {
   readonly durationMs: number;
 }
 
-/** Blobs closer than this in a pack are fetched in one ranged read. */
+/** Blobs closer than this in a pack are fetched in one ranged read… */
 const COALESCE_GAP = 256 * 1024;
+/** …of at most this many bytes (a blob larger than this is read alone). */
+const RANGE_MAX = 8 * 1024 * 1024;
 /** Blobs being decrypted or written at once (each at most the chunker's maximum, 8 MiB). */
 const OPEN_LIMIT = 8;
+/** Ranges in flight: enough to keep the codec's threads busy while others are read and written. */
+const DEFAULT_CONCURRENCY = 8;
 /** Verifications running at once. */
 const VERIFY_CONCURRENCY = 4;
 
@@ -145,10 +150,10 @@ export async function restorePlan(repo: Repository, plan: RestorePlan, opts: Res
   for (const [f, w] of writers) if (w.complete) await finish(f, w); // empty files, and part files found complete
 
   const opening = new Limiter(OPEN_LIMIT);
-  const defaultConcurrency = repo.storage.location.startsWith('s3:') ? 8 : 4;
+  const ranges = packs.flatMap((pack) => (repo.storage.capabilities.rangeReads ? coalesce(pack.blobs) : [pack.blobs]).map((blobs) => ({ pack, blobs })));
   try {
-    await forEachLimited(packs, opts.concurrency ?? defaultConcurrency, async (pack) => {
-      await restorePack(repo, pack, writers, opening, async (f, w, bytes) => {
+    await forEachLimited(ranges, opts.concurrency ?? DEFAULT_CONCURRENCY, async ({ pack, blobs }) => {
+      await restoreRange(repo, pack, blobs, writers, opening, async (f, w, bytes) => {
         bytesDone += bytes;
         if (w.complete) await finish(f, w);
       });
@@ -220,80 +225,80 @@ function blamed(e: unknown, fallback: string): string | undefined {
 }
 
 /**
- * Fetches the needed ranges of one pack and writes each blob wherever it is needed. On
- * storage that cannot read ranges, the whole pack is fetched once instead.
+ * Fetches one range of a pack and writes each of its blobs wherever it is needed. On
+ * storage that cannot read ranges, the range is the whole pack.
  */
-async function restorePack(
+async function restoreRange(
   repo: Repository,
   pack: PackPlan,
+  group: PackPlan['blobs'],
   writers: Map<PlannedFile, FileWriter>,
   opening: Limiter,
   delivered: Delivered,
 ): Promise<void> {
   const key = packKey(pack.packId);
   const live = (t: { file: PlannedFile }) => writers.get(t.file)!.failed === undefined;
-  const groups = repo.storage.capabilities.rangeReads ? coalesce(pack.blobs) : [pack.blobs];
-  for (const group of groups) {
-    if (!group.some((b) => b.targets.some(live))) continue;
-    const first = group[0]!.blob;
-    const last = group[group.length - 1]!.blob;
-    let range: Buffer;
-    let base: number;
-    try {
-      if (repo.storage.capabilities.rangeReads) {
-        range = await repo.storage.getRange(key, first.offset, last.offset + last.length - first.offset);
-        base = first.offset;
-      } else {
-        range = await repo.storage.get(key);
-        base = 0;
-      }
-    } catch (e) {
-      const object = blamed(e, key);
-      for (const b of group) {
-        for (const t of b.targets) {
-          const w = writers.get(t.file)!;
-          w.fail(describeError(e), object);
-          if (object === undefined) w.keepPart = true; // storage trouble: a later run resumes the part file
-        }
-      }
-      continue;
+  if (!group.some((b) => b.targets.some(live))) return;
+  const first = group[0]!.blob;
+  const last = group[group.length - 1]!.blob;
+  let range: Buffer;
+  let base: number;
+  try {
+    if (repo.storage.capabilities.rangeReads) {
+      range = await repo.storage.getRange(key, first.offset, last.offset + last.length - first.offset);
+      base = first.offset;
+    } else {
+      range = await repo.storage.get(key);
+      base = 0;
     }
-    // Open the blobs of the range together (worker round trips overlap), OPEN_LIMIT at a time overall.
-    await Promise.all(
-      group.map(({ blob, targets }) =>
-        opening.run(async () => {
-          if (!targets.some(live)) return;
-          const sealed = range.subarray(blob.offset - base, blob.offset - base + blob.length);
-          let raw: Buffer;
-          try {
-            if (sealed.length !== blob.length) throw new IntegrityError(key, `${key}: truncated: blob ${blob.id.slice(0, 8)} lies past its end`);
-            raw = await repo.openBlob(blob, sealed);
-          } catch (e) {
-            for (const t of targets) writers.get(t.file)!.fail(describeError(e), blamed(e, key) ?? key);
-            return;
-          }
-          for (const t of targets) {
-            const w = writers.get(t.file)!;
-            if (w.failed !== undefined) continue;
-            try {
-              await w.write(t.offset, raw);
-              await delivered(t.file, w, raw.length);
-            } catch (e) {
-              w.fail(describeError(e));
-            }
-          }
-        }),
-      ),
-    );
+  } catch (e) {
+    const object = blamed(e, key);
+    for (const b of group) {
+      for (const t of b.targets) {
+        const w = writers.get(t.file)!;
+        w.fail(describeError(e), object);
+        if (object === undefined) w.keepPart = true; // storage trouble: a later run resumes the part file
+      }
+    }
+    return;
   }
+  // Open the blobs of the range together (worker round trips overlap), OPEN_LIMIT at a time overall.
+  await Promise.all(
+    group.map(({ blob, targets }) =>
+      opening.run(async () => {
+        if (!targets.some(live)) return;
+        const sealed = range.subarray(blob.offset - base, blob.offset - base + blob.length);
+        let raw: Buffer;
+        try {
+          if (sealed.length !== blob.length) throw new IntegrityError(key, `${key}: truncated: blob ${blob.id.slice(0, 8)} lies past its end`);
+          raw = await repo.openBlob(blob, sealed);
+        } catch (e) {
+          for (const t of targets) writers.get(t.file)!.fail(describeError(e), blamed(e, key) ?? key);
+          return;
+        }
+        for (const t of targets) {
+          const w = writers.get(t.file)!;
+          if (w.failed !== undefined) continue;
+          try {
+            await w.write(t.offset, raw);
+            await delivered(t.file, w, raw.length);
+          } catch (e) {
+            w.fail(describeError(e));
+          }
+        }
+      }),
+    ),
+  );
 }
 
 function coalesce<T extends { blob: { offset: number; length: number } }>(blobs: readonly T[]): T[][] {
   const groups: T[][] = [];
   for (const b of blobs) {
     const g = groups[groups.length - 1];
+    const first = g?.[0];
     const prev = g?.[g.length - 1];
-    if (g && prev && b.blob.offset - (prev.blob.offset + prev.blob.length) <= COALESCE_GAP) g.push(b);
+    const near = prev !== undefined && b.blob.offset - (prev.blob.offset + prev.blob.length) <= COALESCE_GAP;
+    if (g && first && near && b.blob.offset + b.blob.length - first.blob.offset <= RANGE_MAX) g.push(b);
     else groups.push([b]);
   }
   return groups;
