@@ -115,48 +115,66 @@ export async function prepareLocalState(repo: Repository, catalog: Catalog | und
     await repo.loadIndex();
     return undefined;
   }
-  let lock: WriterLock | undefined;
   try {
-    let rebuilt: RebuildResult | undefined;
-    let resumed: ResumeResult | undefined;
-    if (mode === 'write') {
-      lock = await WriterLock.acquire(catalog.db, {
-        command: opts.command ?? 'coffre',
-        waitMs: opts.lockWaitMs,
-        what: `the catalog of repository ${repo.config.id.slice(0, 8)} in ${path.dirname(catalog.file)}`,
-      });
-      if (lock.tookOverFrom) opts.notice?.(`took over the lock left by "${lock.tookOverFrom.command}" (pid ${lock.tookOverFrom.pid}), which is no longer running`);
-      catalog.runs.closeAbandoned((pid, host) => isDead({ pid, host }));
-      if (opts.sync !== false && catalog.getMeta('rebuilt_at') === undefined) {
-        rebuilt = await rebuildCatalog(repo, catalog, { fromScratch: false, trees: false, unindexedPacks: true });
-        // Silent for a new repository: there was nothing to rebuild.
-        if (rebuilt.snapshots > 0 || rebuilt.unindexedPacks > 0) {
-          const found = rebuilt.unindexedPacks ? `, ${rebuilt.unindexedPacks} pack(s) of interrupted backups found` : '';
-          opts.notice?.(
-            `no complete catalog for this repository in ${path.dirname(catalog.file)}: built it from the repository (${rebuilt.snapshots} snapshot(s)${found}); unchanged files are read once more`,
-          );
-        }
-      }
+    if (mode === 'read') {
+      if (opts.sync !== false) await repo.loadIndex();
+      return { catalog, mode, lock: undefined, rebuilt: undefined, resumed: undefined, close: () => catalog.close() };
     }
-    if (!rebuilt && opts.sync !== false) await repo.loadIndex();
-    if (mode === 'write' && opts.sync !== false) {
-      resumed = await indexJournaledPacks(repo, catalog.index);
-      if (resumed.adopted > 0) opts.notice?.(`resumed: ${resumed.adopted} pack(s) stored by an interrupted backup are indexed and reused`);
-    }
+    const w = await beginWriting(repo, catalog, opts);
     return {
       catalog,
       mode,
-      lock,
-      rebuilt,
-      resumed,
+      ...w,
       close() {
-        lock?.release();
+        w.lock.release();
         catalog.close();
       },
     };
   } catch (e) {
-    lock?.release();
     catalog.close();
+    throw e;
+  }
+}
+
+export interface Writing {
+  readonly lock: WriterLock;
+  readonly rebuilt: RebuildResult | undefined;
+  readonly resumed: ResumeResult | undefined;
+}
+
+/**
+ * What must precede every backup through a catalog, in the CLI and in a long-running
+ * agent alike: take the writer lock, close the runs of dead processes, complete a catalog
+ * that was never completely built, merge new index objects, and index the packs an
+ * interrupted backup stored (without this, blobs of a journaled pack that never reached
+ * storage could be taken as stored). The caller releases the lock when the backup is done.
+ */
+export async function beginWriting(repo: Repository, catalog: Catalog, opts: LocalStateOptions): Promise<Writing> {
+  const lock = await WriterLock.acquire(catalog.db, {
+    command: opts.command ?? 'coffre',
+    waitMs: opts.lockWaitMs,
+    what: `the catalog of repository ${repo.config.id.slice(0, 8)} in ${path.dirname(catalog.file)}`,
+  });
+  try {
+    if (lock.tookOverFrom) opts.notice?.(`took over the lock left by "${lock.tookOverFrom.command}" (pid ${lock.tookOverFrom.pid}), which is no longer running`);
+    catalog.runs.closeAbandoned((pid, host) => isDead({ pid, host }));
+    if (opts.sync === false) return { lock, rebuilt: undefined, resumed: undefined };
+    let rebuilt: RebuildResult | undefined;
+    if (catalog.getMeta('rebuilt_at') === undefined) {
+      rebuilt = await rebuildCatalog(repo, catalog, { fromScratch: false, trees: false, unindexedPacks: true });
+      // Silent for a new repository: there was nothing to rebuild.
+      if (rebuilt.snapshots > 0 || rebuilt.unindexedPacks > 0) {
+        const found = rebuilt.unindexedPacks ? `, ${rebuilt.unindexedPacks} pack(s) of interrupted backups found` : '';
+        opts.notice?.(
+          `no complete catalog for this repository in ${path.dirname(catalog.file)}: built it from the repository (${rebuilt.snapshots} snapshot(s)${found}); unchanged files are read once more`,
+        );
+      }
+    } else await repo.loadIndex();
+    const resumed = await indexJournaledPacks(repo, catalog.index);
+    if (resumed.adopted > 0) opts.notice?.(`resumed: ${resumed.adopted} pack(s) stored by an interrupted backup are indexed and reused`);
+    return { lock, rebuilt, resumed };
+  } catch (e) {
+    lock.release();
     throw e;
   }
 }
