@@ -17,6 +17,7 @@ import { validateDetailed } from 'node-cron';
 import { z } from 'zod';
 import { parseSubset } from '../checker/subset.js';
 import { ConfigError, describeError } from '../domain/errors.js';
+import { alertsSchema, metricsSchema } from './monitoring.js';
 
 const absolutePath = z.string().refine((p) => path.isAbsolute(p), { message: 'expected an absolute path' });
 
@@ -34,8 +35,6 @@ const subset = z.string().superRefine((s, ctx) => {
     ctx.addIssue({ code: 'custom', message: 'expected N% (a window that moves daily) or n/m (one group of m)' });
   }
 });
-
-const hostPort = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s[\]]+):\d{1,5}$/, { message: 'expected HOST:PORT, e.g. 127.0.0.1:9479' });
 
 const count = z.number().int().min(0);
 const positive = z.number().int().positive();
@@ -101,7 +100,8 @@ export const agentConfigSchema = z.strictObject({
     .refine((r) => r.maxSeconds >= r.minSeconds, { message: 'maxSeconds is smaller than minSeconds' })
     .default({ minSeconds: 10, maxSeconds: 600 }),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
-  metrics: z.strictObject({ listen: hostPort }).optional(),
+  metrics: metricsSchema.optional(),
+  alerts: alertsSchema.optional(),
   s3: z
     .strictObject({
       accessKeyIdFile: absolutePath.optional(),
