@@ -23,6 +23,7 @@ import { AgentLock } from './agent-lock.js';
 import { DirtySet } from './dirty-set.js';
 import { JobQueue } from './job-queue.js';
 import { JOBS, type JobContext, type JobResult } from './jobs.js';
+import { HealthMonitor } from './health-monitor.js';
 import { errorFields, type Logger } from './logger.js';
 import { Scheduler } from './scheduler.js';
 import { AgentState, type AgentStatusView, type JobKind, type JobOutcome, type JobRun } from './state.js';
@@ -43,6 +44,8 @@ export class Agent {
   private readonly queue: JobQueue;
   private readonly scheduler: Scheduler;
   private readonly statusFile: StatusFile;
+  /** metrics, textfile and alerts: the status model, judged continuously */
+  private readonly health: HealthMonitor;
   private watcher: SourceWatcher | undefined;
   private session: AgentSession | undefined;
   private reopen = false;
@@ -61,6 +64,7 @@ export class Agent {
     }));
     this.statusFile = StatusFile.in(stateDirOf(config), () => this.state.view());
     this.state.on('change', () => this.statusFile.changed());
+    this.health = new HealthMonitor(() => this.config, stateDirOf(config), this.state, log);
     this.dirty = new DirtySet({
       debounceMs: config.watch.debounceMs,
       maxPending: config.watch.maxPendingPaths,
@@ -82,6 +86,7 @@ export class Agent {
     fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
     const agent = new Agent(config, await AgentLock.acquire(stateDir), log);
     agent.begin();
+    await agent.health.start();
     return agent;
   }
 
@@ -252,6 +257,7 @@ export class Agent {
       this.log.warn({ job: running?.job }, 'the job in flight did not stop in time and is abandoned; the next start resumes it');
       this.session?.abandonRuns(`the agent stopped (${signal}) before the run finished`);
     }
+    await this.health.stop();
     this.state.setPhase('stopped');
     this.statusFile.write();
     await this.lock.release();
