@@ -17,6 +17,7 @@ import { parseSubset } from '../checker/subset.js';
 import type { AgentConfig } from '../config/agent-config.js';
 import type { SourceFilter } from '../config/sources.js';
 import { ExitCode, isStorageError, StorageError } from '../domain/errors.js';
+import { IDLE_BACKUP_FRACTION } from '../status/thresholds.js';
 import type { DirtySet } from './dirty-set.js';
 import type { Logger } from './logger.js';
 import type { AgentState, JobKind, JobOutcome } from './state.js';
@@ -50,7 +51,8 @@ const backup: Job = async (ctx, trigger) => {
   if (ctx.watcherDegraded()) await markChanges(ctx, session);
   dirty.flush();
   const last = ctx.state.lastBackupSuccess();
-  const rpoDue = last === undefined || Date.now() - last >= config.rpoMinutes * 60_000;
+  // Idle, it still backs up well before the objective: `coffre status` warns at 80% of it.
+  const rpoDue = last === undefined || Date.now() - last >= config.rpoMinutes * 60_000 * IDLE_BACKUP_FRACTION;
   const changes = dirty.count();
   const because = changes > 0 ? 'changes' : rpoDue ? 'recovery point' : trigger === 'signal' ? 'requested' : undefined;
   if (!because) return { outcome: 'skipped', detail: { reason: 'no change since the last backup, which is within the recovery point' } };
