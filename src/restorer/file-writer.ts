@@ -46,6 +46,21 @@ export class OpenFiles {
     }
   }
 
+  /** Creates (or empties) `p`, mode 0600, and keeps it open for the writes to come. */
+  async create(p: string, size: number, preallocate: boolean): Promise<void> {
+    await this.close(p);
+    const fh = await fs.open(p, 'w', 0o600);
+    try {
+      // The final size from the start: a part file left by a killed run can then be resumed.
+      if (preallocate) await fh.truncate(size);
+    } catch (e) {
+      await fh.close();
+      throw e;
+    }
+    this.open.set(p, { fh: Promise.resolve(fh), users: 0 });
+    await this.evict();
+  }
+
   /** Closes the handle of `p` (before its metadata is applied and it is renamed). */
   async close(p: string): Promise<void> {
     const e = this.open.get(p);
@@ -155,14 +170,8 @@ export class FileWriter {
   }
 
   private create(): Promise<void> {
-    this.created ??= (async () => {
-      const fh = await fs.open(this.part, 'w', 0o600);
-      try {
-        await fh.truncate(this.node.size ?? 0);
-      } finally {
-        await fh.close();
-      }
-    })();
+    // A one-piece file is written whole by its only write: nothing to preallocate.
+    this.created ??= this.files.create(this.part, this.node.size ?? 0, (this.node.content?.length ?? 0) > 1);
     return this.created;
   }
 }

@@ -82,6 +82,8 @@ const OPEN_LIMIT = 8;
 const DEFAULT_CONCURRENCY = 8;
 /** Verifications running at once. */
 const VERIFY_CONCURRENCY = 4;
+/** Existing files and part files looked at once, before a restore starts. */
+const CHECK_CONCURRENCY = 16;
 
 export async function restoreTree(repo: Repository, rootTree: BlobId, opts: RestoreOptions): Promise<RestoreResult> {
   const started = Date.now();
@@ -101,26 +103,35 @@ export async function restorePlan(repo: Repository, plan: RestorePlan, opts: Res
   };
   const dest = (snapshotPath: string) => path.join(target, snapshotPath);
 
-  await fs.mkdir(target, { recursive: true });
-  for (const d of plan.dirs) await fs.mkdir(dest(d.snapshotPath), { recursive: true, mode: 0o700 });
+  // Directories this restore creates hold nothing yet: their files need no existence checks.
+  const fresh = new Set<string>();
+  if ((await fs.mkdir(target, { recursive: true })) !== undefined) fresh.add(target);
+  for (const d of plan.dirs) {
+    const p = dest(d.snapshotPath);
+    if ((await fs.mkdir(p, { recursive: true, mode: 0o700 })) !== undefined) fresh.add(p);
+  }
 
   const files = new OpenFiles();
   const writers = new Map<PlannedFile, FileWriter>();
   const present = new Map<PlannedFile, Set<number>>();
   let skipped = 0;
   let resumedBytes = 0;
-  for (const f of plan.files) {
+  await forEachLimited(plan.files, CHECK_CONCURRENCY, async (f) => {
     const final = dest(f.snapshotPath);
+    const w = new FileWriter(final, f.node, files);
+    if (fresh.has(path.dirname(final))) {
+      writers.set(f, w);
+      return;
+    }
     const existing = await alreadyRestored(final, f.node);
     if (existing === true && !opts.overwrite) {
       skipped++;
-      continue;
+      return;
     }
     if (existing !== undefined && !opts.overwrite) {
       fail(f.snapshotPath, 'exists and differs (use --overwrite to replace it)');
-      continue;
+      return;
     }
-    const w = new FileWriter(final, f.node, files);
     writers.set(f, w);
     const pieces = (f.node.content ?? []).map((id) => repo.index.lookup(id));
     if (pieces.length > 0 && pieces.every((b) => b !== undefined)) {
@@ -128,7 +139,7 @@ export async function restorePlan(repo: Repository, plan: RestorePlan, opts: Res
       if (have.size > 0) present.set(f, have);
       resumedBytes += w.resumedBytes;
     }
-  }
+  });
   const planMs = Date.now() - started;
 
   let filesDone = skipped;

@@ -23,7 +23,7 @@ export async function toOutput<T>(file: string, overwrite: boolean | undefined, 
   const final = path.resolve(file);
   if (!overwrite && (await fs.lstat(final).catch(() => undefined))) throw new UsageError(`${final} exists (use --overwrite to replace it)`);
   const tmp = path.join(path.dirname(final), `.${path.basename(final)}.coffre-part`);
-  const out = createWriteStream(tmp, { mode: 0o600 });
+  const out = createWriteStream(tmp, { mode: 0o600, highWaterMark: 1024 * 1024 });
   await new Promise<void>((resolve, reject) => out.once('open', () => resolve()).once('error', reject));
   try {
     const r = await write(out, true);
