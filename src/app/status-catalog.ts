@@ -24,7 +24,7 @@ export function locateCatalog(stateDir: string, location: string | null): Locate
     names = fs.readdirSync(stateDir).filter((n) => CATALOG_NAME.test(n));
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
-      return { available: false, fresh: true, reason: `no state directory ${stateDir}: no backup has run on this machine with it (give the agent's --config, or --state-dir)` };
+      return { available: false, fresh: true, reason: `no state directory ${stateDir}: no backup has run on this machine with it` };
     }
     return { available: false, fresh: false, reason: `cannot read the state directory ${stateDir}: ${describeError(e)}` };
   }

@@ -15,8 +15,13 @@ export const RPO_WARNING_FRACTION = 0.8;
 export const IDLE_BACKUP_FRACTION = 0.5;
 
 /**
- * A check or drill is late (WARNING) once its last success is older than this many of its
- * schedule's intervals: one interval, plus room for the run itself and a queue behind a
- * long backup.
+ * A check or drill is late (WARNING) once its last success is older than its schedule's
+ * interval plus a grace: half an interval, and at least SCHEDULE_GRACE_MIN_MS, room for the
+ * run itself and for waiting behind a long backup (the agent runs one job at a time).
  */
-export const SCHEDULE_GRACE = 1.5;
+export const SCHEDULE_GRACE = 0.5;
+export const SCHEDULE_GRACE_MIN_MS = 10 * 60_000;
+
+export function lateAfterMs(intervalMs: number): number {
+  return intervalMs + Math.max(intervalMs * SCHEDULE_GRACE, SCHEDULE_GRACE_MIN_MS);
+}

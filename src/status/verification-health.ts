@@ -8,7 +8,7 @@
 import type { Judge } from './backup-health.js';
 import type { HealthInputs, JobOutcome, Schedule } from './inputs.js';
 import type { Verdict } from './report.js';
-import { SCHEDULE_GRACE } from './thresholds.js';
+import { lateAfterMs } from './thresholds.js';
 import { plural, span, when } from './words.js';
 
 export interface Outcome {
@@ -44,7 +44,7 @@ function lateness(j: Judge, what: 'check' | 'drill', schedule: Schedule | null |
   if (schedule === undefined) return null;
   const c = i.catalog.available ? i.catalog : null;
   const since = lastOk ?? c?.firstRun ?? i.agent.startedAt;
-  if (since === null || i.now - since <= schedule.intervalMs * SCHEDULE_GRACE) return null;
+  if (since === null || i.now - since <= lateAfterMs(schedule.intervalMs)) return null;
   const late = lastOk === null ? `no ${what} has passed since ${when(since)}` : `last successful ${what} ${span(i.now - lastOk)} ago`;
   return { id: what, state: 'WARNING', message: `${late}, but ${key} is "${schedule.expression}" (every ${span(schedule.intervalMs)} at most)` };
 }

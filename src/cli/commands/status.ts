@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import * as path from 'node:path';
 import type { Command } from 'commander';
 import { resolveStateDir } from '../../app/local-state.js';
 import { DEFAULT_RPO_MINUTES, gatherHealthInputs, targetFromConfig, targetFromFlags, type StatusTarget } from '../../app/status-inputs.js';
@@ -42,7 +43,8 @@ export function registerStatus(program: Command): void {
         const agent = await readAgentView(target.stateDir, target.location);
         inputs = gatherHealthInputs(target, agent);
       } catch (e) {
-        inputs = unreadable(describeError(e));
+        const file = opts.config ?? process.env.COFFRE_CONFIG;
+        inputs = unreadable(describeError(e), file ? [path.resolve(file)] : []);
       }
       const report = evaluateHealth(inputs);
       const doc = statusDocument(report, inputs);
@@ -65,7 +67,8 @@ async function resolveTarget(opts: StatusFlags, g: GlobalFlags): Promise<StatusT
   return targetFromFlags(resolveStateDir(g.stateDir), repo ? describeLocation(repo) : null, opts.rpoMinutes);
 }
 
-function unreadable(reason: string): HealthInputs {
+/** Inputs that say only why the state could not be read (`safePaths`: what the reason may name). */
+function unreadable(reason: string, safePaths: readonly string[]): HealthInputs {
   return {
     now: Date.now(),
     host: hostname(),
@@ -76,6 +79,6 @@ function unreadable(reason: string): HealthInputs {
     sources: [],
     catalog: { available: false, fresh: false, reason },
     agent: NO_AGENT,
-    safePaths: [],
+    safePaths,
   };
 }
