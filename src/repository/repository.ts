@@ -42,6 +42,9 @@ export interface SnapshotEntry {
   readonly snapshot: Snapshot;
 }
 
+/** Gets the sealed bytes of an indexed blob (TreeLoader reads trees in blocks through one). */
+export type SealedFetch = (b: IndexedBlob) => Promise<Uint8Array>;
+
 /** Index objects are fetched this many at a time when loading the index. */
 const INDEX_FETCH_CONCURRENCY = 8;
 
@@ -198,20 +201,21 @@ export class Repository {
     return this.codec.open(b.type, b.id, sealed, b.rawLength, packKey(b.packId));
   }
 
-  async readBlob(type: BlobType, id: BlobId): Promise<Buffer> {
+  /** `fetch` gets the sealed bytes of a blob (a caller batching reads); a ranged read by default. */
+  async readBlob(type: BlobType, id: BlobId, fetch?: SealedFetch): Promise<Buffer> {
     const b = this.index.lookup(id);
     if (!b || b.type !== type) {
       throw new IntegrityError(`blob ${id}`, `${type} blob ${id.slice(0, 8)} is not in the repository index`);
     }
-    const sealed = await this.storage.getRange(packKey(b.packId), b.offset, b.length);
+    const sealed = fetch ? await fetch(b) : await this.storage.getRange(packKey(b.packId), b.offset, b.length);
     return this.openBlob(b, sealed);
   }
 
-  async readTree(id: BlobId): Promise<Tree> {
+  async readTree(id: BlobId, fetch?: SealedFetch): Promise<Tree> {
     const cached = this.treeCache.get(id);
     if (cached) return cached;
     const local = this.cache?.tree(id);
-    const plain = local ?? (await this.readBlob('tree', id));
+    const plain = local ?? (await this.readBlob('tree', id, fetch));
     const tree = decodeTree(plain, `tree ${id}`);
     if (!local) this.cache?.putTree(id, plain);
     if (this.treeCache.size >= 4096) this.treeCache.delete(this.treeCache.keys().next().value!);
