@@ -6,20 +6,19 @@
  * so a manual `coffre backup` between two scheduled ones works, and one during a job is
  * refused with the usual "locked" message.
  *
- * Each writing job starts as a writer command does (local-state.ts): lock, mark the runs of
- * dead processes interrupted, merge new index objects, index the packs an interrupted
- * backup stored (crash resume), so that nothing is uploaded twice.
+ * Each writing job starts as a writer command does (beginWriting, local-state.ts): lock,
+ * mark the runs of dead processes interrupted, complete the catalog, merge new index
+ * objects, index the packs an interrupted backup stored (crash resume), so that nothing is
+ * uploaded twice.
  * @module
  */
 import { hostname } from 'node:os';
-import { isDead, WriterLock } from '../catalog/lock.js';
 import type { Catalog } from '../catalog/catalog.js';
 import type { RunResult } from '../catalog/runs.js';
 import { describeError } from '../domain/errors.js';
 import type { Repository } from '../repository/repository.js';
-import { indexJournaledPacks } from '../repository/resume.js';
 import { drillRecord, type DrillReport } from './drill.js';
-import type { LocalState } from './local-state.js';
+import { beginWriting, type LocalState } from './local-state.js';
 import { openRepositoryWithState, type RepoOptions } from './repo.js';
 import { readSecretFile } from './secrets.js';
 import { readCredentialFiles } from '../storage/s3/credentials.js';
@@ -57,22 +56,18 @@ export class AgentSession {
     return this.local;
   }
 
-  /** Runs `fn` as this repository's writer on this machine. */
+  /** Runs `fn` as this repository's writer on this machine (beginWriting: lock, complete, merge, resume). */
   async asWriter<T>(command: string, fn: () => Promise<T>): Promise<T> {
     const catalog = this.catalog;
-    const lock = catalog
-      ? await WriterLock.acquire(catalog.db, { command, what: `the catalog of repository ${this.repo.config.id.slice(0, 8)}` })
-      : undefined;
-    try {
-      catalog?.runs.closeAbandoned((pid, host) => isDead({ pid, host }));
+    if (!catalog) {
       await this.repo.loadIndex();
-      if (catalog) {
-        const r = await indexJournaledPacks(this.repo, catalog.index);
-        if (r.adopted > 0) this.notice(`resumed: ${r.adopted} pack(s) stored by an interrupted backup are indexed and reused`);
-      }
+      return fn();
+    }
+    const { lock } = await beginWriting(this.repo, catalog, { command, notice: this.notice });
+    try {
       return await fn();
     } finally {
-      lock?.release();
+      lock.release();
     }
   }
 
