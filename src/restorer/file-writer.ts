@@ -97,6 +97,8 @@ export class FileWriter {
     readonly final: string,
     readonly node: TreeNode,
     private readonly files: OpenFiles = new OpenFiles(1),
+    /** the file's directory was created by this restore (mode 0700 so far): no setgid bit to inherit */
+    private readonly inFreshDir = false,
   ) {
     this.remaining = node.content?.length ?? 0;
   }
@@ -160,7 +162,7 @@ export class FileWriter {
   async finish(): Promise<void> {
     await this.create();
     await this.files.close(this.part);
-    await applyMetadata(this.part, this.node);
+    await applyMetadata(this.part, this.node, this.inFreshDir);
     await fs.rename(this.part, this.final);
   }
 
@@ -182,8 +184,13 @@ function mtimeSeconds(node: TreeNode): number {
   return Number(ns / 1_000_000_000n) + Number(ns % 1_000_000_000n) / 1e9;
 }
 
-export async function applyMetadata(p: string, node: TreeNode): Promise<void> {
-  if (isRoot) await fs.chown(p, node.uid, node.gid);
+/**
+ * Owner (as root), mode and times. `ownedByUs`: `p` was just created by this process in a
+ * directory this restore created (mode 0700 so far: no setgid bit to inherit), so it belongs
+ * to our uid and gid, and a chown to those is skipped.
+ */
+export async function applyMetadata(p: string, node: TreeNode, ownedByUs = false): Promise<void> {
+  if (isRoot && !(ownedByUs && node.uid === process.getuid?.() && node.gid === process.getgid?.())) await fs.chown(p, node.uid, node.gid);
   await fs.chmod(p, node.mode);
   const t = mtimeSeconds(node);
   await fs.utimes(p, t, t);

@@ -118,8 +118,9 @@ export async function restorePlan(repo: Repository, plan: RestorePlan, opts: Res
   let resumedBytes = 0;
   await forEachLimited(plan.files, CHECK_CONCURRENCY, async (f) => {
     const final = dest(f.snapshotPath);
-    const w = new FileWriter(final, f.node, files);
-    if (fresh.has(path.dirname(final))) {
+    const inFreshDir = fresh.has(path.dirname(final));
+    const w = new FileWriter(final, f.node, files, inFreshDir);
+    if (inFreshDir) {
       writers.set(f, w);
       return;
     }
