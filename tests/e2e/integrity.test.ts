@@ -88,9 +88,9 @@ for (const backend of repoBackends()) {
     });
 
     it('detects a truncated pack in the structural check', async () => {
-      const [pack] = await packsBySize(repo);
+      const pack = (await packsBySize(repo))[0]!;
       const halve = (bytes: Buffer) => bytes.subarray(0, Math.floor(bytes.length / 2));
-      const r = await withDamaged(repo, pack!, halve, () => runCli(['check', ...common]));
+      const r = await withDamaged(repo, pack, halve, () => runCli(['check', ...common]));
       expect(r.code).toBe(4);
       expect(r.stderr).toContain(path.basename(pack));
       expect(r.stderr).toMatch(/bytes, the index says/);

@@ -52,11 +52,6 @@ export class FaultProxy {
     return `http://127.0.0.1:${addr.port}`;
   }
 
-  /** Resets every open connection (keep-alive ones too), so the next request meets the current plan. */
-  dropConnections(): void {
-    for (const s of this.sockets) s.resetAndDestroy();
-  }
-
   /** Cuts every open connection, so that the client's next request opens one and meets the current plan. */
   dropConnections(): void {
     for (const s of this.sockets) s.destroy();
