@@ -17,10 +17,14 @@ export interface RestoreRequest extends RestoreOptions {
   readonly snapshot: string;
 }
 
-export async function runRestore(repo: Repository, req: RestoreRequest): Promise<RestoreResult & { snapshotId: string }> {
+export async function runRestore(
+  repo: Repository,
+  req: RestoreRequest,
+): Promise<RestoreResult & { snapshotId: string; damagedIndexes: Repository['damagedIndexes'] }> {
   const { id, snapshot } = await repo.findSnapshot(req.snapshot);
   const result = await restoreTree(repo, snapshot.tree, req);
-  return { ...result, snapshotId: id };
+  // Index objects skipped as damaged: the files they alone indexed failed with "not in the index".
+  return { ...result, snapshotId: id, damagedIndexes: [...repo.damagedIndexes] };
 }
 
 export interface TarRequest extends TarOptions {

@@ -107,6 +107,7 @@ for (const backend of backends()) {
         const files = filesBelow(src);
         expect(failed.size).toBeGreaterThan(0);
         expect(failed.size).toBeLessThan(files.length);
+        if (c.tag === 'index') expect(r.stderr).toContain(`coffre: damaged, skipped: ${key}: `);
         for (const f of result.failures) {
           expect(r.stderr).toContain(`not restored: ${f.path}`);
           expect(f.object).toBe(c.tag === 'index' ? 'index' : key);

@@ -43,6 +43,7 @@ export function registerRestore(program: Command): void {
         println(`${formatBytes(r.bytes)} in ${formatDuration(r.durationMs)} (${formatRate(r.bytes, r.durationMs)})${r.skipped ? `, ${r.skipped} already restored` : ''}`);
         if (opts.verify) println(`verified: ${r.verifiedFiles} file(s) identical to the snapshot`);
       }
+      for (const d of r.damagedIndexes) warn(`damaged, skipped: ${d.message} (run "coffre check")`);
       if (r.failures.length) {
         for (const f of r.failures) warn(`not restored: ${f.path}: ${f.reason}`);
         throw new IncompleteError(`${r.failures.length} item(s) could not be restored`, r.failures.map((f) => f.path));
