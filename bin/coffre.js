@@ -2,5 +2,11 @@
 // Thin launcher: the compiled CLI lives in dist/ (built by `npm ci` through `prepare`).
 // Top-level await on purpose: if the event loop ever empties while a command is still
 // pending, Node exits with code 13 instead of a silent 0.
-const { main } = await import('../dist/cli/main.js');
-await main(process.argv);
+// `coffre status` has an entry of its own: monitoring runs it often, and it needs little.
+const fast = await import('../dist/cli/fast-status.js');
+if (fast.isStatusCall(process.argv)) {
+  await fast.statusMain(process.argv);
+} else {
+  const { main } = await import('../dist/cli/main.js');
+  await main(process.argv);
+}

@@ -7,7 +7,6 @@
  * @module
  */
 import * as fs from 'node:fs';
-import { homedir } from 'node:os';
 import * as path from 'node:path';
 import { Catalog, CatalogMismatchError } from '../catalog/catalog.js';
 import { isDead, WriterLock } from '../catalog/lock.js';
@@ -18,6 +17,7 @@ import type { ObjectCache } from '../repository/object-cache.js';
 import type { Repository } from '../repository/repository.js';
 import { indexJournaledPacks, type ResumeResult } from '../repository/resume.js';
 import { rebuildCatalog, type RebuildResult } from './catalog-sync.js';
+import { resolveStateDir } from './state-dir.js';
 
 /**
  * - `off`: no catalog; everything from the repository (check and drills: they judge the
@@ -55,13 +55,7 @@ export interface LocalState {
   close(): void;
 }
 
-/** `--state-dir`, then COFFRE_STATE_DIR, then $XDG_STATE_HOME/coffre, then ~/.local/state/coffre. */
-export function resolveStateDir(stateDir?: string): string {
-  const given = stateDir ?? process.env.COFFRE_STATE_DIR;
-  if (given) return path.resolve(given);
-  const xdg = process.env.XDG_STATE_HOME;
-  return path.join(xdg && path.isAbsolute(xdg) ? xdg : path.join(homedir(), '.local', 'state'), 'coffre');
-}
+export { resolveStateDir } from './state-dir.js';
 
 /**
  * Builds the `local` hook of Repository.open: once the config (and so the repository id)

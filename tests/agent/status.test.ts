@@ -56,6 +56,10 @@ describe('coffre status', () => {
     const missing = await runCli(['status', '--config', path.join(dir, 'nope.json')]);
     expect(missing.code).toBe(3);
     expect(missing.stdout).toMatch(/^COFFRE UNKNOWN - cannot read agent config .*nope\.json: ENOENT/);
+    // So is a broken check definition (the Nagios plugin guidelines: bad arguments are UNKNOWN).
+    const bad = await runCli(['status', '--rpo-minutes', 'sixty']);
+    expect(bad.code).toBe(3);
+    expect(bad.stdout).toBe('COFFRE UNKNOWN - --rpo-minutes: expected a positive integer, got "sixty"\n');
   });
 
   it('OK after a good backup; CRITICAL once the objective is exceeded; WARNING when the agent stops', async () => {

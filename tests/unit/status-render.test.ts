@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { isStatusCall } from '../../src/cli/fast-status.js';
 import { AgentMetrics } from '../../src/service/metrics.js';
 import { evaluateHealth } from '../../src/status/evaluate.js';
 import { statusDocument } from '../../src/ui/status-json.js';
@@ -92,5 +93,20 @@ describe('the strict Prometheus text parser', () => {
     ['a reserved label name', '# TYPE a gauge\na{__x="1"} 1\n', /bad label name/],
   ])('refuses %s', (_what, text, error) => {
     expect(() => parsePrometheusText(text)).toThrow(error);
+  });
+});
+
+describe('the fast status entry', () => {
+  it.each([
+    [['status'], true],
+    [['status', '--json'], true],
+    [['--repo', '/mnt/r', 'status'], true],
+    [['-r', 'status', 'snapshots'], false], // "status" is the repository there
+    [['--state-dir', '/x', '--debug', 'status'], true],
+    [['snapshots', 'status'], false],
+    [['help', 'status'], false],
+    [[], false],
+  ])('%j -> %s', (args, expected) => {
+    expect(isStatusCall(['node', 'coffre', ...args])).toBe(expected);
   });
 });

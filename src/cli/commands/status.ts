@@ -1,17 +1,15 @@
 import { hostname } from 'node:os';
 import * as path from 'node:path';
 import type { Command } from 'commander';
-import { resolveStateDir } from '../../app/local-state.js';
+import { resolveStateDir } from '../../app/state-dir.js';
 import { DEFAULT_RPO_MINUTES, gatherHealthInputs, targetFromConfig, targetFromFlags, type StatusTarget } from '../../app/status-inputs.js';
-import { loadAgentConfig } from '../../config/agent-config.js';
-import { describeError } from '../../domain/errors.js';
+import { describeError, UsageError } from '../../domain/errors.js';
 import { NO_AGENT, readAgentView } from '../../service/agent-view.js';
 import { evaluateHealth } from '../../status/evaluate.js';
 import type { HealthInputs } from '../../status/inputs.js';
 import { statusDocument } from '../../ui/status-json.js';
 import { renderStatusText } from '../../ui/status-text.js';
 import { describeLocation } from '../../storage/open-storage.js';
-import { positiveInt } from './init.js';
 import type { GlobalFlags } from '../options.js';
 import { printJson } from '../output.js';
 
@@ -34,7 +32,10 @@ export function registerStatus(program: Command): void {
     .description('backup health: OK, WARNING, CRITICAL or UNKNOWN (exit 0-3, Nagios/Icinga plugin format); no passphrase needed')
     .option('--json', 'print a JSON document (schema: docs/status.md)')
     .option('--config <file>', "the agent's config: state dir, repository, sources, objective, schedules (env COFFRE_CONFIG)")
-    .option('--rpo-minutes <n>', 'recovery-point objective without --config (default 60)', positiveInt('--rpo-minutes'))
+    .option('--rpo-minutes <n>', 'recovery-point objective without --config (default 60)', (v) => {
+      if (!/^\d+$/.test(v) || Number(v) < 1) throw new UsageError(`--rpo-minutes: expected a positive integer, got "${v}"`);
+      return Number(v);
+    })
     .action(async (opts: StatusFlags, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalFlags>();
       let inputs: HealthInputs;
@@ -57,6 +58,8 @@ export function registerStatus(program: Command): void {
 async function resolveTarget(opts: StatusFlags, g: GlobalFlags): Promise<StatusTarget> {
   const file = opts.config ?? process.env.COFFRE_CONFIG;
   if (file) {
+    // Loaded only here: the config's schema (zod) is the slowest thing status would load.
+    const { loadAgentConfig } = await import('../../config/agent-config.js');
     // The agent's config must name a passphrase file; status never reads it, so any will do here.
     const env = { ...process.env, COFFRE_PASSWORD_FILE: process.env.COFFRE_PASSWORD_FILE ?? '/dev/null' };
     const c = await loadAgentConfig(file, env);
