@@ -24,7 +24,7 @@ import { DirtySet } from './dirty-set.js';
 import { JobQueue } from './job-queue.js';
 import { JOBS, type JobContext, type JobResult } from './jobs.js';
 import { HealthMonitor } from './health-monitor.js';
-import { errorFields, type Logger } from './logger.js';
+import { errorFields, memoryFields, type Logger } from './logger.js';
 import { Scheduler } from './scheduler.js';
 import { AgentState, type AgentStatusView, type JobKind, type JobOutcome, type JobRun } from './state.js';
 import { StatusFile } from './status-file.js';
@@ -181,6 +181,7 @@ export class Agent {
       error = e;
     } finally {
       await this.session?.idle().catch(() => undefined);
+      if (this.log.isLevelEnabled('debug')) this.log.debug({ job: kind, ...memoryFields() }, 'memory after the job');
     }
     const outcome: JobOutcome = result?.outcome ?? (error instanceof BackupStoppedError || this.stopping ? 'interrupted' : 'failed');
     const run: JobRun = {

@@ -36,3 +36,10 @@ export function errorFields(e: unknown): { code: string; kind?: string; message:
     ...(e instanceof CoffreError && e.hint ? { hint: e.hint } : {}),
   };
 }
+
+/** The process's memory in MiB (resident, JS heap, native buffers), to watch a long-running agent stay flat. */
+export function memoryFields(): { rssMiB: number; heapUsedMiB: number; heapTotalMiB: number; externalMiB: number } {
+  const m = process.memoryUsage();
+  const mib = (n: number) => Math.round((n / 1048576) * 10) / 10;
+  return { rssMiB: mib(m.rss), heapUsedMiB: mib(m.heapUsed), heapTotalMiB: mib(m.heapTotal), externalMiB: mib(m.external) };
+}
