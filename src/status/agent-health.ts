@@ -11,8 +11,8 @@ import { span, when } from './words.js';
 export function judgeAgent({ i }: Judge): Verdict {
   const a = i.agent;
   if (a.running) {
-    const since = a.startedAt !== null ? ` since ${when(a.startedAt)}` : '';
-    return { id: 'agent', state: 'OK', message: `the agent is running${since} (pid ${a.pid ?? '?'})` };
+    const since = a.startedAt !== null ? `, started ${when(a.startedAt)}` : '';
+    return { id: 'agent', state: 'OK', message: `the agent is running (pid ${a.pid ?? '?'}${since})` };
   }
   const last =
     a.updatedAt === null
@@ -31,7 +31,7 @@ export function judgeWatcher({ i }: Judge): Verdict | null {
     const why = w.message ? `: ${w.message}` : '';
     return { id: 'watcher', state: 'WARNING', message: `watching the sources ${w.health}${why}; changes are found by rescans only, later` };
   }
-  return { id: 'watcher', state: 'OK', message: `watching the sources (${w.health})` };
+  return { id: 'watcher', state: 'OK', message: w.health === 'watching' ? 'watching the sources for changes' : `watching the sources: ${w.health}` };
 }
 
 /** Jobs other than backup, check and drill (judged elsewhere) that keep failing. */

@@ -87,10 +87,12 @@ export function renderStatusText(d: Doc): string {
     x.schedule ? `schedule "${x.schedule}"${x.nextRun ? `, next ${at(x.nextRun)}` : ''}` : null;
   section('Check', verif(d.check.last) ?? 'none recorded', plan(d.check));
   const ds = d.drill.lastSuccess;
+  const intact = ds && `${ds.files ?? 0} file(s), ${formatBytes(ds.bytes ?? 0)} restored intact${ds.rtoEstimateSeconds ? `; full restore estimated at ${span(ds.rtoEstimateSeconds * 1000)}` : ''}`;
+  const lastIsSuccess = ds !== null && d.drill.last?.at === ds.at;
   section(
     'Drill',
-    verif(d.drill.last) ?? 'none recorded',
-    ds && `last passed ${at(ds.at)}: ${ds.files ?? 0} file(s), ${formatBytes(ds.bytes ?? 0)} restored intact${ds.rtoEstimateSeconds ? `; full restore estimated at ${span(ds.rtoEstimateSeconds * 1000)}` : ''}`,
+    lastIsSuccess ? `${verif(d.drill.last)}: ${intact}` : (verif(d.drill.last) ?? 'none recorded'),
+    !lastIsSuccess && ds && `last passed ${at(ds.at)}: ${intact}`,
     plan(d.drill),
   );
   const a = d.agent;
