@@ -16,7 +16,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import { LockedError } from '../domain/errors.js';
 
-export interface Holder {
+interface Holder {
   readonly pid: number;
   readonly since: string;
 }
@@ -60,17 +60,27 @@ export class AgentLock {
 }
 
 /**
- * The agent holding a state directory, if one runs (for `coffre status`): a connect to its
- * socket, answered at once, or refused at once when nobody listens.
+ * Whether an agent holds a state directory (for `coffre status`). The connect alone says it:
+ * the name exists exactly as long as the agent's process. Not waiting for its answer matters,
+ * because the agent's event loop may be busy with a backup for a second or two.
  */
-export async function agentHolder(stateDir: string): Promise<Holder | undefined> {
+export function agentRunning(stateDir: string): Promise<boolean> {
   let name: string;
   try {
     name = lockName(stateDir);
   } catch {
-    return undefined; // no state directory: no agent
+    return Promise.resolve(false); // no state directory: no agent
   }
-  return askHolder(name);
+  return new Promise((resolve) => {
+    const socket = net.connect(name);
+    const done = (alive: boolean) => {
+      socket.destroy();
+      resolve(alive);
+    };
+    socket.setTimeout(2000, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
 }
 
 function lockName(stateDir: string): string {

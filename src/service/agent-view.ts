@@ -8,7 +8,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { AgentJob, AgentView, JobLive } from '../status/inputs.js';
-import { agentHolder } from './agent-lock.js';
+import { agentRunning } from './agent-lock.js';
 import { JOB_KINDS, type AgentStatusView, type JobStatus } from './state.js';
 import { STATUS_FILE } from './status-file.js';
 
@@ -82,12 +82,19 @@ export async function readAgentView(stateDir: string, location: string | null): 
   }
   const otherRepository = view !== undefined && location !== null && view.repository !== location;
   if (otherRepository) view = undefined;
-  const holder = await agentHolder(stateDir);
-  if (!view) {
-    return holder && !otherRepository ? { ...NO_AGENT, running: true, pid: holder.pid, startedAt: time(holder.since), phase: 'starting' } : NO_AGENT;
+  const running = await agentRunning(stateDir);
+  if (!view) return running && !otherRepository ? { ...NO_AGENT, running: true, phase: 'starting' } : NO_AGENT;
+  // A new agent that has not written its file yet: the file is its predecessor's, whose pid is gone.
+  if (running && !pidAlive(view.pid)) return { ...NO_AGENT, running: true, phase: 'starting', updatedAt: mtime };
+  return agentViewOf(view, running, mtime ?? Date.now());
+}
+
+function pidAlive(pid: number | undefined): boolean {
+  if (!pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM'; // alive, another user's
   }
-  // A new agent that has not written its file yet: the file is its predecessor's.
-  const alive = holder !== undefined && holder.pid === view.pid;
-  if (holder && !alive) return { ...NO_AGENT, running: true, pid: holder.pid, startedAt: time(holder.since), phase: 'starting', updatedAt: mtime };
-  return agentViewOf(view, alive, mtime ?? Date.now());
 }
