@@ -10,7 +10,7 @@ import { hostname } from 'node:os';
 import * as path from 'node:path';
 import { createTask } from 'node-cron';
 import type { DrillRecord } from '../catalog/drills.js';
-import type { CatalogSnapshot, RunRow } from '../catalog/reader.js';
+import { CHECK_DAMAGE_ERROR, type CatalogSnapshot, type RunRow } from '../catalog/reader.js';
 import type { AgentConfig } from '../config/agent-config.js';
 import { isS3Location } from '../storage/s3/location.js';
 import type { AgentView, BackupRun, CatalogView, CheckRun, DrillResult, HealthInputs, Schedule } from '../status/inputs.js';
@@ -137,13 +137,6 @@ function backupRun(r: RunRow): BackupRun {
     bytesAdded: opt(r.bytesAdded),
   };
 }
-
-/**
- * The run history has no column for "found damage": the agent records a check that ran and
- * found damage with this error text (src/service/jobs.ts), one that could not run with the
- * error that stopped it.
- */
-export const CHECK_DAMAGE_ERROR = 'damage found';
 
 function checkRun(r: RunRow): CheckRun {
   return { started: r.started, finished: r.finished, result: r.result, error: r.error, damage: r.result === 'failed' && r.error === CHECK_DAMAGE_ERROR };

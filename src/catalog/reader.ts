@@ -20,6 +20,13 @@ export const META_LOCATION = 'location';
 /** meta: RecordedFacts as JSON. */
 export const META_FACTS = 'repository_facts';
 
+/**
+ * The run history has no column for "found damage": a check that ran and found damage is
+ * recorded as failed with this error text (the agent's check job), one that could not run
+ * with the error that stopped it.
+ */
+export const CHECK_DAMAGE_ERROR = 'damage found';
+
 export interface RecordedFacts {
   /** ms since the epoch */
   readonly recordedAt: number;

@@ -17,6 +17,7 @@ import { parseSubset } from '../checker/subset.js';
 import type { AgentConfig } from '../config/agent-config.js';
 import type { SourceFilter } from '../config/sources.js';
 import { ExitCode, isStorageError, StorageError } from '../domain/errors.js';
+import { CHECK_DAMAGE_ERROR } from '../catalog/reader.js';
 import { IDLE_BACKUP_FRACTION } from '../status/thresholds.js';
 import type { DirtySet } from './dirty-set.js';
 import type { Logger } from './logger.js';
@@ -138,7 +139,7 @@ const check: Job = async (ctx) => {
         for (const a of f.affects ?? []) ctx.log.debug({ snapshot: a.snapshot.slice(0, 8), paths: a.paths }, 'files affected');
       },
     });
-  const r = session ? await session.recorded('check', run, (x) => (x.ok ? { result: 'ok' } : { result: 'failed', error: 'damage found' })) : await run();
+  const r = session ? await session.recorded('check', run, (x) => (x.ok ? { result: 'ok' } : { result: 'failed', error: CHECK_DAMAGE_ERROR })) : await run();
   const detail = { readDataSubset: subset, snapshots: r.snapshots, packs: r.packs, packsRead: r.packsRead, bytesRead: r.bytesRead, errors: r.findings.filter((f) => f.severity === 'error').length };
   return { outcome: r.ok ? 'ok' : 'problem', detail };
 };
