@@ -330,6 +330,11 @@ class BackupRun {
     // while this item's blobs were handed to the write session, stops the whole backup: it
     // is not "cannot read" this file, and every later item would meet it too.
     if (e instanceof BackupStoppedError || e instanceof StorageError) throw e;
+    if ((e as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') {
+      // Listed, then deleted before it was read: the snapshot is right without it.
+      this.warn(p, 'deleted during the backup; left out');
+      return;
+    }
     this.failures.push(p);
     this.events.itemFailed?.(p, describeError(e));
   }

@@ -33,7 +33,7 @@ export type OnTaskMessage = (msg: unknown) => unknown;
 /** Worker → main. */
 export type FromWorker =
   | { id: number; kind: 'result'; result: unknown }
-  | { id: number; kind: 'error'; error: string; objectKey?: string }
+  | { id: number; kind: 'error'; error: string; objectKey?: string; code?: string }
   | { id: number; kind: 'ask'; seq: number; msg: unknown }
   | { id: number; kind: 'tell'; msg: unknown };
 
@@ -161,7 +161,8 @@ export class WorkerPool<Req, Res> {
     }
     slot.inflight.delete(m.id);
     if (m.kind === 'result') p.resolve(m.result);
-    else p.reject(m.objectKey === undefined ? new Error(m.error) : new IntegrityError(m.objectKey, m.error));
+    else if (m.objectKey !== undefined) p.reject(new IntegrityError(m.objectKey, m.error));
+    else p.reject(Object.assign(new Error(m.error), m.code === undefined ? {} : { code: m.code }));
   }
 
   private fail(e: unknown): void {

@@ -42,6 +42,8 @@ export function serve<Req, Res>(handler: TaskHandler<Req, Res>): void {
             kind: 'error',
             error: e instanceof Error ? e.message : String(e),
             ...(e instanceof IntegrityError ? { objectKey: e.objectKey } : {}),
+            // A file system error keeps its code (ENOENT: the file was deleted meanwhile…).
+            ...(typeof (e as NodeJS.ErrnoException).code === 'string' ? { code: (e as NodeJS.ErrnoException).code } : {}),
           }),
       );
   });
