@@ -66,7 +66,8 @@ export class WebhookNotifier {
         why = `HTTP ${res.status}`;
         final = res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429;
       } catch (e) {
-        why = describeError(e);
+        // fetch says "fetch failed"; the cause says what: ECONNREFUSED, a timeout, a TLS error…
+        why = describeError((e as { cause?: unknown }).cause ?? e);
       }
       if (final || attempt >= this.opts.retries) {
         return void this.log.error({ ...fields, attempts: attempt + 1, reason: why }, `alert not delivered: ${why}`);
