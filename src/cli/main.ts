@@ -37,6 +37,12 @@ export function buildProgram(): Command {
 
 export async function main(argv: readonly string[]): Promise<void> {
   const debug = argv.includes('--debug');
+  // `coffre ls … | head`: the reader went away. Stop quietly, as a SIGPIPE would, rather
+  // than die on an unhandled stream error with a stack trace.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(ExitCode.ok);
+    throw e;
+  });
   try {
     await buildProgram().parseAsync([...argv]);
   } catch (e) {

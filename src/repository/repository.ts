@@ -123,7 +123,18 @@ export class Repository {
       if (isHexId(id)) present.add(id as IndexId);
     }
     const merged = this.index.mergedIndexes();
-    if ([...merged].some((id) => !present.has(id))) this.index.clear();
+    if ([...merged].some((id) => !present.has(id))) {
+      // Index objects known before are gone. That is a prune elsewhere, or the repository
+      // itself vanished (a volume not mounted, a wrong prefix): in the second case clearing
+      // the mirror would be wrong and later writes would land outside any repository.
+      await this.storage.stat(CONFIG_KEY).catch((e: unknown) => {
+        if (isStorageError(e, 'not-found')) {
+          throw new RepositoryNotFoundError(`the repository at ${this.storage.location} has disappeared (no config object)`);
+        }
+        throw e;
+      });
+      this.index.clear();
+    }
     const todo = [...present].filter((id) => !this.index.mergedIndexes().has(id));
     let done = 0;
     this.damagedIndexes.length = 0;
