@@ -135,8 +135,8 @@ describe('coffre status', () => {
       const down = await status(['--config', config]);
       expect(down.code).toBe(2);
       expect(down.first).toMatch(NAGIOS);
-      expect(down.first).toMatch(/^COFFRE CRITICAL - last backup failed \d+ s ago( \(\d+ in a row since .*\))?: .*ENOENT/);
-      expect(down.doc.backup.lastFailure).toMatchObject({ current: true, message: expect.stringContaining('ENOENT') });
+      expect(down.first).toMatch(/^COFFRE CRITICAL - last backup failed \d+ s ago( \(\d+ in a row since .*\))?: .*(ENOENT|has disappeared)/);
+      expect(down.doc.backup.lastFailure).toMatchObject({ current: true, message: expect.stringMatching(/ENOENT|has disappeared/) });
       await expect.poll(() => hook.delivered.length, { timeout: 20_000 }).toBe(1);
       // Failures go on (retries every second or two): still one alert.
       await agent.waitFor((l) => l.job === 'backup' && l.level === 'error' && (l.failures as number) >= 3, 60_000, from);
