@@ -3,6 +3,7 @@
  * drill, hand the report to whoever records it (the catalog, for `status`), return it.
  * @module
  */
+import type { DrillRecord } from '../catalog/drills.js';
 import { describeError } from '../domain/errors.js';
 import { runDrill, type DrillEvents, type DrillOptions, type DrillReport } from '../drill/drill.js';
 import type { Repository } from '../repository/repository.js';
@@ -55,18 +56,7 @@ export function recordDrill(stateDir: string | undefined, repositoryId: string, 
 }
 
 /** A drill report as a row of the catalog's drill_runs table. */
-export interface DrillRecordInput {
-  readonly started: number;
-  readonly finished: number;
-  readonly snapshotId: string;
-  readonly result: 'ok' | 'failed';
-  readonly files: number;
-  readonly bytes: number;
-  readonly mismatches: number;
-  readonly durationMs: number;
-  readonly rtoEstimateMs: number | null;
-  readonly reportJson: string | null;
-}
+export type DrillRecordInput = Omit<DrillRecord, 'id'>;
 
 export function drillRecord(r: DrillReport): DrillRecordInput {
   return {

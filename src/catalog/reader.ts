@@ -12,7 +12,7 @@
 import Database from 'better-sqlite3';
 import { isDead, WriterLock, type LockHolder } from './lock.js';
 import { DrillRuns, type DrillRecord } from './drills.js';
-import type { RunKind, RunResult } from './runs.js';
+import { toRunRecord, type RunDbRow, type RunRecord } from './runs.js';
 import { SCHEMA_VERSION } from './schema.js';
 
 /** meta: the repository location (never credentials) the catalog belongs to, to find it without unlocking. */
@@ -39,22 +39,8 @@ export interface RecordedFacts {
   readonly encodedBytes: number;
 }
 
-export interface RunRow {
-  readonly id: number;
-  readonly kind: RunKind;
-  readonly started: number;
-  readonly finished: number | null;
-  readonly result: RunResult;
-  readonly pid: number;
-  readonly host: string;
-  readonly snapshotId: string | null;
-  readonly error: string | null;
-  readonly filesNew: number | null;
-  readonly filesChanged: number | null;
-  readonly filesUnmodified: number | null;
-  readonly bytesRead: number | null;
-  readonly bytesAdded: number | null;
-}
+/** One entry of the run history (see runs.ts). */
+export type RunRow = RunRecord;
 
 export interface CatalogSnapshot {
   readonly repositoryId: string | null;
@@ -123,8 +109,8 @@ export class CatalogReader {
   private readAll(roots: readonly string[]): CatalogSnapshot {
     const db = this.db;
     const run = (where: string, ...args: unknown[]) => {
-      const r = db.prepare<unknown[], Row>(`SELECT * FROM runs WHERE ${where} ORDER BY id DESC LIMIT 1`).get(...args);
-      return r && toRunRow(r);
+      const r = db.prepare<unknown[], RunDbRow>(`SELECT * FROM runs WHERE ${where} ORDER BY id DESC LIMIT 1`).get(...args);
+      return r && toRunRecord(r);
     };
     const lastBackupSuccess = run("kind = 'backup' AND result IN ('ok', 'incomplete')");
     const streak = db
@@ -178,41 +164,7 @@ export class CatalogReader {
   }
 }
 
-interface Row {
-  id: number;
-  kind: RunKind;
-  started: number;
-  finished: number | null;
-  result: RunResult;
-  pid: number;
-  host: string;
-  snapshot_id: string | null;
-  files_new: number | null;
-  files_changed: number | null;
-  files_unmodified: number | null;
-  bytes_read: number | null;
-  bytes_added: number | null;
-  error: string | null;
-}
 
-function toRunRow(r: Row): RunRow {
-  return {
-    id: r.id,
-    kind: r.kind,
-    started: r.started,
-    finished: r.finished,
-    result: r.result,
-    pid: r.pid,
-    host: r.host,
-    snapshotId: r.snapshot_id,
-    error: r.error,
-    filesNew: r.files_new,
-    filesChanged: r.files_changed,
-    filesUnmodified: r.files_unmodified,
-    bytesRead: r.bytes_read,
-    bytesAdded: r.bytes_added,
-  };
-}
 
 function snapshotPaths(json: string): string[] {
   try {

@@ -30,7 +30,8 @@ export interface RunRecord extends RunCounts {
   readonly error: string | null;
 }
 
-interface Row {
+/** A row of the runs table as SQLite returns it. */
+export interface RunDbRow {
   id: number;
   kind: RunKind;
   started: number;
@@ -67,7 +68,7 @@ export class RunHistory {
 
   /** Marks 'running' rows whose process is gone as interrupted; returns how many. */
   closeAbandoned(isGone: (pid: number, host: string) => boolean, now = Date.now()): number {
-    const running = this.db.prepare<[], Row>("SELECT * FROM runs WHERE result = 'running'").all();
+    const running = this.db.prepare<[], RunDbRow>("SELECT * FROM runs WHERE result = 'running'").all();
     let n = 0;
     for (const r of running) {
       if (!isGone(r.pid, r.host)) continue;
@@ -80,25 +81,25 @@ export class RunHistory {
   /** The newest runs first. */
   recent(limit = 20, kind?: RunKind): RunRecord[] {
     const rows = kind
-      ? this.db.prepare<[string, number], Row>('SELECT * FROM runs WHERE kind = ? ORDER BY id DESC LIMIT ?').all(kind, limit)
-      : this.db.prepare<[number], Row>('SELECT * FROM runs ORDER BY id DESC LIMIT ?').all(limit);
-    return rows.map(toRecord);
+      ? this.db.prepare<[string, number], RunDbRow>('SELECT * FROM runs WHERE kind = ? ORDER BY id DESC LIMIT ?').all(kind, limit)
+      : this.db.prepare<[number], RunDbRow>('SELECT * FROM runs ORDER BY id DESC LIMIT ?').all(limit);
+    return rows.map(toRunRecord);
   }
 
   get(id: number): RunRecord | undefined {
-    const row = this.db.prepare<[number], Row>('SELECT * FROM runs WHERE id = ?').get(id);
-    return row && toRecord(row);
+    const row = this.db.prepare<[number], RunDbRow>('SELECT * FROM runs WHERE id = ?').get(id);
+    return row && toRunRecord(row);
   }
 
   /** The newest run of a kind that ended with one of `results`. */
   last(kind: RunKind, results: readonly RunResult[] = ['ok', 'incomplete']): RunRecord | undefined {
     const marks = results.map(() => '?').join(', ');
-    const row = this.db.prepare<unknown[], Row>(`SELECT * FROM runs WHERE kind = ? AND result IN (${marks}) ORDER BY id DESC LIMIT 1`).get(kind, ...results);
-    return row && toRecord(row);
+    const row = this.db.prepare<unknown[], RunDbRow>(`SELECT * FROM runs WHERE kind = ? AND result IN (${marks}) ORDER BY id DESC LIMIT 1`).get(kind, ...results);
+    return row && toRunRecord(row);
   }
 }
 
-function toRecord(r: Row): RunRecord {
+export function toRunRecord(r: RunDbRow): RunRecord {
   const opt = (v: number | null) => v ?? undefined;
   return {
     id: r.id,

@@ -7,6 +7,8 @@
  * of the files: at most `readAhead` units of at most UNIT_BYTES sealed and UNIT_BYTES plain.
  * @module
  */
+import { once } from 'node:events';
+import type { Writable } from 'node:stream';
 import { describeError, IntegrityError } from '../domain/errors.js';
 import type { BlobId } from '../domain/ids.js';
 import type { IndexedBlob } from '../repository/blob-index.js';
@@ -137,4 +139,9 @@ export async function* streamFileBlobs(repo: Repository, files: readonly Planned
     // that nothing still talks to the storage once the caller closes it.
     await Promise.allSettled(queue);
   }
+}
+
+/** Writes, then waits for 'drain' when the stream asks to (rejects if it fails meanwhile). */
+export async function writeRespectingBackpressure(out: Writable, data: Uint8Array): Promise<void> {
+  if (!out.write(data)) await once(out, 'drain');
 }

@@ -7,7 +7,7 @@
 import type { Writable } from 'node:stream';
 import { IntegrityError } from '../domain/errors.js';
 import type { Repository } from '../repository/repository.js';
-import { splitResolvable, streamFileBlobs } from './blob-stream.js';
+import { splitResolvable, streamFileBlobs, writeRespectingBackpressure } from './blob-stream.js';
 import type { PlannedFile } from './plan.js';
 
 export async function writeFileContent(repo: Repository, file: PlannedFile, out: Writable, opts: { end?: boolean; readAhead?: number } = {}): Promise<number> {
@@ -21,7 +21,7 @@ export async function writeFileContent(repo: Repository, file: PlannedFile, out:
     for await (const { data } of streamFileBlobs(repo, [file], { readAhead: opts.readAhead })) {
       if (failed) throw failed;
       bytes += data.length;
-      if (!out.write(data)) await waitDrain(out);
+      await writeRespectingBackpressure(out, data);
     }
     if (failed) throw failed;
     if (opts.end ?? true) await new Promise<void>((resolve) => out.end(() => resolve()));
@@ -34,19 +34,4 @@ export async function writeFileContent(repo: Repository, file: PlannedFile, out:
     out.off('error', onError);
   }
   return bytes;
-}
-
-function waitDrain(out: Writable): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    const ok = () => {
-      out.off('error', ko);
-      resolve();
-    };
-    const ko = (e: Error) => {
-      out.off('drain', ok);
-      reject(e);
-    };
-    out.once('drain', ok);
-    out.once('error', ko);
-  });
 }

@@ -18,7 +18,7 @@ import { pack as tarPack, type Header, type Pack } from 'tar-stream';
 import { IntegrityError } from '../domain/errors.js';
 import type { Repository } from '../repository/repository.js';
 import type { TreeNode } from '../repository/tree.js';
-import { splitResolvable, streamFileBlobs, type FileBlob } from './blob-stream.js';
+import { splitResolvable, streamFileBlobs, writeRespectingBackpressure, type FileBlob } from './blob-stream.js';
 import type { PlannedFile, PlannedItem, RestorePlan } from './plan.js';
 import type { RestoreFailure } from './restorer.js';
 
@@ -195,20 +195,7 @@ async function pumpTo(pack: Pack, out: Writable, end: boolean, counted: (n: numb
           out.uncork();
         });
       }
-      if (!out.write(chunk)) {
-        await new Promise<void>((resolve, reject) => {
-          const ok = () => {
-            out.off('error', ko);
-            resolve();
-          };
-          const ko = (e: Error) => {
-            out.off('drain', ok);
-            reject(e);
-          };
-          out.once('drain', ok);
-          out.once('error', ko);
-        });
-      }
+      await writeRespectingBackpressure(out, chunk);
     }
     if (failed) throw failed;
     if (end) {

@@ -8,7 +8,11 @@
  * @module
  */
 
-export type RunResult = 'running' | 'ok' | 'incomplete' | 'failed' | 'interrupted';
+import type { DrillRecord } from '../catalog/drills.js';
+import type { RecordedFacts } from '../catalog/reader.js';
+
+export type { RunResult } from '../catalog/runs.js';
+import type { RunResult } from '../catalog/runs.js';
 
 export interface BackupRun {
   readonly started: number;
@@ -33,32 +37,15 @@ export interface CheckRun {
   readonly damage: boolean;
 }
 
-export interface DrillResult {
-  readonly started: number;
-  readonly finished: number;
-  readonly snapshotId: string;
-  readonly result: 'ok' | 'failed';
-  readonly files: number;
-  readonly bytes: number;
-  readonly mismatches: number;
-  readonly durationMs: number;
-  readonly rtoEstimateMs: number | null;
+export type DrillResult = Omit<DrillRecord, 'id' | 'reportJson'> & {
   /** why a drill stopped before the end, when it did */
   readonly error: string | null;
   /** it found damage (mismatches, objects failing authentication), as opposed to: it could not run to the end */
   readonly damage: boolean;
-}
+};
 
 /** What the last contact with the repository learnt (recorded by writers in the catalog). */
-export interface RepositoryFacts {
-  readonly recordedAt: number;
-  readonly objectLock: { readonly mode: string; readonly days: number } | null;
-  readonly keyFiles: number;
-  /** data blobs and their sizes before (raw) and after (encoded) compression and sealing */
-  readonly dataBlobs: number;
-  readonly uniqueBytes: number;
-  readonly encodedBytes: number;
-}
+export type RepositoryFacts = RecordedFacts;
 
 export interface RepositoryView {
   readonly snapshots: number;

@@ -9,6 +9,7 @@
  * waits, and the long-run average is the configured rate.
  * @module
  */
+import { Semaphore } from '../util/semaphore.js';
 import type { ObjectInfo, Retention, Storage } from './storage.js';
 
 export interface LimiterOptions {
@@ -67,28 +68,6 @@ export function withLimits(inner: Storage, opts: LimiterOptions): Storage {
       extendRetention: (key: string, r: Retention) => limited(() => extendRetention.call(inner, key, r)),
     }),
   };
-}
-
-/** Counting semaphore; waiters are served in arrival order. */
-export class Semaphore {
-  private free: number;
-  private readonly waiting: (() => void)[] = [];
-
-  constructor(size: number) {
-    this.free = size;
-  }
-
-  async run<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.free > 0) this.free--;
-    else await new Promise<void>((resolve) => this.waiting.push(resolve));
-    try {
-      return await fn();
-    } finally {
-      const next = this.waiting.shift();
-      if (next) next(); // hand the slot over directly
-      else this.free++;
-    }
-  }
 }
 
 /** Token bucket that may go into debt; callers are served in arrival order. */

@@ -1,5 +1,6 @@
 /**
- * A counting semaphore: bounds how many operations run at once.
+ * A counting semaphore: bounds how many operations run at once. Waiters are served in
+ * arrival order, and a released slot is handed over directly.
  * @module
  */
 export class Semaphore {
@@ -19,5 +20,15 @@ export class Semaphore {
     const next = this.waiters.shift();
     if (next) next();
     else this.available++;
+  }
+
+  /** Runs `fn` holding a slot. */
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    await this.acquire();
+    try {
+      return await fn();
+    } finally {
+      this.release();
+    }
   }
 }

@@ -15,6 +15,9 @@ import { openStorage } from '../../src/storage/open-storage.js';
 import type { IndexId } from '../../src/domain/ids.js';
 import { adminClient, createTestBucket, s3TestEnv, type TestBucket } from '../helpers/s3-test-env.js';
 import { tempDir } from '../helpers/tmp.js';
+import { seededBytes } from '../helpers/tree.js';
+
+export { seededBytes };
 
 export interface Repo {
   /** the --repo argument */
@@ -229,20 +232,6 @@ export function buildSource(root: string, opts: { seed?: number } = {}): void {
   fs.utimesSync(path.join(root, 'd/empty.txt'), 1_000_000_000.123456, 1_000_000_000.123456);
 }
 
-/** Deterministic pseudo-random bytes (xorshift32). */
-export function seededBytes(n: number, seed: number): Buffer {
-  const buf = Buffer.allocUnsafe(n);
-  let x = seed >>> 0 || 1;
-  let i = 0;
-  for (; i + 4 <= n; i += 4) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    buf.writeUInt32LE(x >>> 0, i);
-  }
-  for (; i < n; i++) buf[i] = (x = (x * 1103515245 + 12345) >>> 0) & 0xff;
-  return buf;
-}
 
 /** Regular files below `root`, as snapshot paths (absolute, as backed up). */
 export function filesBelow(root: string): string[] {
