@@ -20,7 +20,8 @@ import { isHexId, type BlobId, type IndexId, type PackId } from '../domain/ids.j
 import type { IndexedPack } from '../repository/index-file.js';
 import { DATA_PREFIX, idOfKey, packKey } from '../repository/layout.js';
 import { forEachLimited, type Repository, type SnapshotEntry } from '../repository/repository.js';
-import { Limiter, TreeLoader } from '../repository/tree-loader.js';
+import { TreeLoader } from '../repository/tree-loader.js';
+import { Semaphore } from '../util/semaphore.js';
 import { affectedByObject } from './affected.js';
 import { selectSubset, type Subset } from './subset.js';
 
@@ -147,7 +148,7 @@ export async function checkRepository(repo: Repository, opts: CheckOptions = {})
   if (opts.readData) {
     const subset = opts.readData === true ? undefined : opts.readData;
     const toRead = selectSubset([...packs.keys()].filter((id) => stored.get(id) === packs.get(id)!.size), subset);
-    const opening = new Limiter(8);
+    const opening = new Semaphore(8);
     const concurrency = opts.concurrency ?? (repo.storage.location.startsWith('s3:') ? 4 : 2);
     await forEachLimited(toRead, concurrency, async (id) => {
       const problem = await readPack(repo, packs.get(id)!, opening);
@@ -188,7 +189,7 @@ export async function checkRepository(repo: Repository, opts: CheckOptions = {})
 }
 
 /** Downloads a whole pack and authenticates everything in it; returns what is wrong. */
-async function readPack(repo: Repository, p: IndexedPack, opening: Limiter): Promise<{ message: string; blobs: BlobId[] } | undefined> {
+async function readPack(repo: Repository, p: IndexedPack, opening: Semaphore): Promise<{ message: string; blobs: BlobId[] } | undefined> {
   const key = packKey(p.packId);
   const all = p.blobs.map((b) => b.id);
   let bytes: Buffer;
@@ -216,7 +217,7 @@ async function readPack(repo: Repository, p: IndexedPack, opening: Limiter): Pro
   return bad.length ? { message: `${bad.length} blob(s) failed authentication`, blobs: bad } : undefined;
 }
 
-async function damagedInPack(repo: Repository, p: IndexedPack, bytes: Buffer, opening: Limiter): Promise<BlobId[]> {
+async function damagedInPack(repo: Repository, p: IndexedPack, bytes: Buffer, opening: Semaphore): Promise<BlobId[]> {
   const bad: BlobId[] = [];
   await Promise.all(
     p.blobs.map((b) =>

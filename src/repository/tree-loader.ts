@@ -18,6 +18,7 @@ import type { IndexedBlob } from './blob-index.js';
 import { packKey } from './layout.js';
 import type { Repository } from './repository.js';
 import type { Tree } from './tree.js';
+import { Semaphore } from '../util/semaphore.js';
 
 /** Default reads in flight: enough to hide S3 latency, few enough to be polite. */
 export const TREE_CONCURRENCY = 16;
@@ -26,30 +27,8 @@ const EXACT_READS = 8;
 const BLOCK = 1024 * 1024;
 const CACHE_BLOCKS = 32;
 
-/** A counting semaphore: `run` waits for one of `limit` slots. */
-export class Limiter {
-  private active = 0;
-  private readonly waiting: (() => void)[] = [];
-
-  constructor(readonly limit: number) {
-    if (!(limit >= 1)) throw new RangeError(`limit must be at least 1, got ${limit}`);
-  }
-
-  async run<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.active >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
-    else this.active++;
-    try {
-      return await fn();
-    } finally {
-      const next = this.waiting.shift();
-      if (next) next(); // the slot passes straight to the next waiter
-      else this.active--;
-    }
-  }
-}
-
 export class TreeLoader {
-  private readonly limiter: Limiter;
+  private readonly limiter: Semaphore;
   private readonly inflight = new Map<BlobId, Promise<Tree>>();
   private readonly exactReads = new Map<PackId, number>();
   private readonly packSizes = new Map<PackId, Promise<number>>();
@@ -62,7 +41,7 @@ export class TreeLoader {
     private readonly repo: Repository,
     concurrency = TREE_CONCURRENCY,
   ) {
-    this.limiter = new Limiter(concurrency);
+    this.limiter = new Semaphore(concurrency);
   }
 
   read(id: BlobId): Promise<Tree> {

@@ -11,7 +11,7 @@
  * interrupted restore resumable.
  *
  * Memory stays bounded: at most `concurrency` ranges of at most RANGE_MAX bytes are held,
- * and at most OPEN_LIMIT blobs are being decrypted or written at once. Ranges rather than
+ * and at most OPEN_LIMIT ranges are being opened (one worker task each) at once. Ranges rather than
  * whole packs are the unit of work so that fetching, decrypting and writing overlap.
  * @module
  */
@@ -21,7 +21,7 @@ import { describeError, IntegrityError } from '../domain/errors.js';
 import type { BlobId } from '../domain/ids.js';
 import { packKey } from '../repository/layout.js';
 import { forEachLimited, type Repository } from '../repository/repository.js';
-import { Limiter } from '../repository/tree-loader.js';
+import { Semaphore } from '../util/semaphore.js';
 import type { TreeNode } from '../repository/tree.js';
 import { alreadyRestored, applyMetadata, createSymlink, FileWriter, OpenFiles } from './file-writer.js';
 import { planItems, planPacks, type PackPlan, type PlannedFile, type RestorePlan } from './plan.js';
@@ -76,7 +76,7 @@ export interface RestoreResult {
 const COALESCE_GAP = 256 * 1024;
 /** …of at most this many bytes (a blob larger than this is read alone). */
 const RANGE_MAX = 8 * 1024 * 1024;
-/** Blobs being decrypted or written at once (each at most the chunker's maximum, 8 MiB). */
+/** Ranges being opened in worker threads at once (each at most RANGE_MAX, or one large blob). */
 const OPEN_LIMIT = 8;
 /** Ranges in flight: enough to keep the codec's threads busy while others are read and written. */
 const DEFAULT_CONCURRENCY = 8;
@@ -161,7 +161,7 @@ export async function restorePlan(repo: Repository, plan: RestorePlan, opts: Res
   for (const [f, id] of unknown) writers.get(f)!.fail(`blob ${id.slice(0, 8)} is not in the repository index`, 'index');
   for (const [f, w] of writers) if (w.complete) await finish(f, w); // empty files, and part files found complete
 
-  const opening = new Limiter(OPEN_LIMIT);
+  const opening = new Semaphore(OPEN_LIMIT);
   const ranges = packs.flatMap((pack) => (repo.storage.capabilities.rangeReads ? coalesce(pack.blobs) : [pack.blobs]).map((blobs) => ({ pack, blobs })));
   try {
     await forEachLimited(ranges, opts.concurrency ?? DEFAULT_CONCURRENCY, async ({ pack, blobs }) => {
@@ -245,7 +245,7 @@ async function restoreRange(
   pack: PackPlan,
   group: PackPlan['blobs'],
   writers: Map<PlannedFile, FileWriter>,
-  opening: Limiter,
+  opening: Semaphore,
   delivered: Delivered,
 ): Promise<void> {
   const key = packKey(pack.packId);
@@ -274,32 +274,34 @@ async function restoreRange(
     }
     return;
   }
-  // Open the blobs of the range together (worker round trips overlap), OPEN_LIMIT at a time overall.
+  // One worker task opens the whole range: the range moves to the worker without a copy and
+  // the plaintexts come back the same way (a message per blob cost more than the crypto).
+  const wanted = group.filter((b) => b.targets.some(live));
+  let opened: (Buffer | IntegrityError)[];
+  try {
+    opened = await opening.run(() => repo.codec.openRange(range, base, wanted.map((b) => b.blob), key));
+  } catch (e) {
+    for (const { targets } of wanted) for (const t of targets) writers.get(t.file)!.fail(describeError(e), blamed(e, key) ?? key);
+    return;
+  }
   await Promise.all(
-    group.map(({ blob, targets }) =>
-      opening.run(async () => {
-        if (!targets.some(live)) return;
-        const sealed = range.subarray(blob.offset - base, blob.offset - base + blob.length);
-        let raw: Buffer;
+    wanted.map(async ({ targets }, i) => {
+      const raw = opened[i]!;
+      if (raw instanceof IntegrityError) {
+        for (const t of targets) writers.get(t.file)!.fail(raw.message, raw.objectKey);
+        return;
+      }
+      for (const t of targets) {
+        const w = writers.get(t.file)!;
+        if (w.failed !== undefined) continue;
         try {
-          if (sealed.length !== blob.length) throw new IntegrityError(key, `${key}: truncated: blob ${blob.id.slice(0, 8)} lies past its end`);
-          raw = await repo.openBlob(blob, sealed);
+          await w.write(t.offset, raw);
+          await delivered(t.file, w, raw.length);
         } catch (e) {
-          for (const t of targets) writers.get(t.file)!.fail(describeError(e), blamed(e, key) ?? key);
-          return;
+          w.fail(describeError(e));
         }
-        for (const t of targets) {
-          const w = writers.get(t.file)!;
-          if (w.failed !== undefined) continue;
-          try {
-            await w.write(t.offset, raw);
-            await delivered(t.file, w, raw.length);
-          } catch (e) {
-            w.fail(describeError(e));
-          }
-        }
-      }),
-    ),
+      }
+    }),
   );
 }
 

@@ -6,7 +6,8 @@
 import type { BlobId } from '../domain/ids.js';
 import type { ChunkSizes } from '../chunker/fastcdc.js';
 import type { BlobKeys, BlobType } from '../repository/blob-codec.js';
-import { codecHandler, type CodecRequest, type CodecWorkerData } from './codec-tasks.js';
+import { IntegrityError } from '../domain/errors.js';
+import { codecHandler, type CodecRequest, type CodecWorkerData, type RangeBlob, type RangeResult } from './codec-tasks.js';
 import type { ChunkFileResult, DedupQuery, SealedBlobs } from './file-task.js';
 import { defaultPoolSize, WorkerPool, workerScript } from './pool.js';
 import { detached } from './transfer.js';
@@ -42,6 +43,17 @@ export class CodecPool {
   async open(type: BlobType, id: BlobId, sealed: Uint8Array, rawLength: number, where: string): Promise<Buffer> {
     const d = this.pool.size > 0 ? detached(sealed) : { buf: sealed, transfer: [] };
     return toBuffer((await this.pool.run({ op: 'open', type, id, sealed: d.buf, rawLength, where }, d.transfer)) as Uint8Array);
+  }
+
+  /**
+   * Opens every blob of one fetched range of a pack in a single task: the range moves to
+   * the worker without a copy when it owns its memory (do not use it afterwards), and the
+   * plaintexts come back the same way. A damaged blob yields an IntegrityError in its slot.
+   */
+  async openRange(range: Buffer, base: number, blobs: readonly RangeBlob[], where: string): Promise<(Buffer | IntegrityError)[]> {
+    const d = this.pool.size > 0 ? detached(range) : { buf: range, transfer: [] };
+    const out = (await this.pool.run({ op: 'open-range', range: d.buf, base, blobs, where }, d.transfer)) as RangeResult[];
+    return out.map((r) => (r instanceof Uint8Array ? toBuffer(r) : new IntegrityError(r.objectKey ?? where, r.error)));
   }
 
   /** Chunks, names and seals one file in a worker; new chunks arrive through `talk.sealed`. */

@@ -18,7 +18,7 @@ import { keyedId } from '../crypto/blob-id.js';
 import { idFromBytes, type BlobId } from '../domain/ids.js';
 import { encodeBlob } from '../repository/blob-codec.js';
 import type { TransferListItem } from 'node:worker_threads';
-import { detached } from './transfer.js';
+import { handOver } from './transfer.js';
 import type { TaskContext } from './pool.js';
 
 const READ_BYTES = 1024 * 1024;
@@ -88,7 +88,7 @@ async function readAll(fd: number, cdc: FastCdc, keys: FileTaskKeys, ctx: TaskCo
     const transfer: TransferListItem[] = [];
     for (const [i, c] of batch.entries()) {
       if (!wanted[i]) continue;
-      const d = detached(encodeBlob('data', c.id, c.raw, keys.dataKey, keys.level));
+      const d = handOver(encodeBlob('data', c.id, c.raw, keys.dataKey, keys.level));
       blobs.push({ id: c.id, sealed: d.buf, rawLength: c.raw.length });
       transfer.push(...d.transfer);
     }

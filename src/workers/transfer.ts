@@ -18,3 +18,14 @@ export function detached(buf: Uint8Array): { buf: Uint8Array; transfer: Transfer
   own.set(buf);
   return { buf: own, transfer: [own.buffer] };
 }
+
+/**
+ * For a buffer this thread just made and holds no other view of (a seal or open result):
+ * moves its memory without a copy unless it is a slice of Node's shared pool, whose
+ * ArrayBuffer is exactly Buffer.poolSize bytes long. The view keeps its offset and length
+ * on the other side.
+ */
+export function handOver(buf: Uint8Array): { buf: Uint8Array; transfer: TransferListItem[] } {
+  if (buf.buffer instanceof ArrayBuffer && buf.buffer.byteLength !== Buffer.poolSize) return { buf, transfer: [buf.buffer] };
+  return detached(buf);
+}
