@@ -212,12 +212,15 @@ export class Repository {
     return this.codec.open(b.type, b.id, sealed, b.rawLength, packKey(b.packId));
   }
 
-  /** `fetch` gets the sealed bytes of a blob (a caller batching reads); a ranged read by default. */
+  /**
+   * `fetch` gets the sealed bytes of a blob (a caller batching reads); a ranged read by default.
+   * The blob may be stored under the other type: dedup is by id, so a directory listing whose
+   * bytes equal a file's content reuses that file's blob (a user can craft such a file). The
+   * stored type only binds the encryption; the plaintext is still checked against the id.
+   */
   async readBlob(type: BlobType, id: BlobId, fetch?: SealedFetch): Promise<Buffer> {
     const b = this.index.lookup(id);
-    if (!b || b.type !== type) {
-      throw new IntegrityError(`blob ${id}`, `${type} blob ${id.slice(0, 8)} is not in the repository index`);
-    }
+    if (!b) throw new IntegrityError(`blob ${id}`, `${type} blob ${id.slice(0, 8)} is not in the repository index`);
     const sealed = fetch ? await fetch(b) : await this.storage.getRange(packKey(b.packId), b.offset, b.length);
     return this.openBlob(b, sealed);
   }
