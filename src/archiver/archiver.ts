@@ -13,6 +13,7 @@ import { hostname, userInfo } from 'node:os';
 import * as path from 'node:path';
 import { describeError, StorageError, UsageError } from '../domain/errors.js';
 import type { BlobId, SnapshotId } from '../domain/ids.js';
+import { MemoryBlobIndex } from '../repository/blob-index.js';
 import type { Repository } from '../repository/repository.js';
 import type { Snapshot, SnapshotSummary } from '../repository/snapshot.js';
 import { encodeTree, type Tree, type TreeNode } from '../repository/tree.js';
@@ -86,8 +87,18 @@ export async function backup(repo: Repository, opts: BackupOptions): Promise<Bac
   const parent = await findParent(repo, host, paths);
   const session = new WriteSession(repo, opts.session);
   const run = new BackupRun(repo, session, opts);
-  const rootTree = await run.saveRoot(paths, parent ? await repo.readTree(parent.snapshot.tree) : undefined);
-  await session.flush();
+  let rootTree: BlobId;
+  try {
+    rootTree = await run.saveRoot(paths, parent ? await repo.readTree(parent.snapshot.tree) : undefined);
+    await session.flush();
+  } catch (e) {
+    // Nothing may keep uploading into the next run, and what was stored gets indexed now
+    // when possible. If it cannot be, drop the in-memory mirror so the next run reloads it
+    // from storage instead of deduplicating against packs no index object names (a catalog
+    // keeps them in its journal and indexes them before the next backup).
+    if (!(await session.abort()) && repo.index instanceof MemoryBlobIndex) repo.index.clear();
+    throw e;
+  }
   const c = run.counters;
   const summary: SnapshotSummary = {
     filesNew: c.filesNew,

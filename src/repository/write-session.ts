@@ -135,6 +135,24 @@ export class WriteSession {
     return this.indexIds;
   }
 
+  /**
+   * After a failure: waits for the sealing and uploads already under way (so none of them
+   * lands in a later session, where its blobs would look indexed), then names in an index
+   * object the packs that were stored, if the storage still allows. Never throws. Returns
+   * whether every stored pack is now named by an index object.
+   */
+  async abort(): Promise<boolean> {
+    await Promise.allSettled([...this.sealing]);
+    await Promise.allSettled([...this.uploads]);
+    this.failure ??= new Error('write session aborted');
+    try {
+      await this.writeIndex();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   private addToPack(type: BlobType, id: BlobId, sealed: Buffer, rawLength: number): void {
     const packer = this.packers[type];
     packer.add(type, id, sealed, rawLength);
@@ -146,7 +164,14 @@ export class WriteSession {
     this.packers[type] = new PackBuilder();
     const { id, bytes, entries } = this.repo.finishPack(packer);
     const pack: IndexedPack = { packId: id, size: bytes.length, blobs: entries };
-    this.opts.onPackUploading?.(pack);
+    try {
+      this.opts.onPackUploading?.(pack);
+    } catch (e) {
+      // The journal could not record it (disk full…): the pack is dropped, so the session
+      // must fail, or a snapshot would name blobs that were never stored.
+      this.fail(e);
+      return;
+    }
     const task = this.repo
       .savePack(id, bytes)
       .then(async () => {
