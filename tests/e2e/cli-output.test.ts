@@ -2,9 +2,11 @@
  * How the CLI behaves as a Unix citizen: output piped into a reader that stops early.
  */
 import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BIN, cliOk } from '../helpers/cli.js';
+import { withoutPath } from '../../src/archiver/archiver.js';
+import { BIN, cliOk, runCli } from '../helpers/cli.js';
 import { passwordFile, tempDir } from '../helpers/tmp.js';
 import { write } from '../helpers/tree.js';
 
@@ -21,5 +23,26 @@ describe('CLI output', () => {
     expect(r.stdout.trim()).toBe(`/${dir.split('/')[1]}`);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
+  });
+});
+
+describe('names a backup cannot store', () => {
+  it('reports a file name that is not UTF-8 (exit 3) without printing it, and backs up the rest', async () => {
+    const dir = tempDir();
+    const src = path.join(dir, 'src');
+    const common = ['--repo', path.join(dir, 'repo'), '--password-file', passwordFile(dir), '--state-dir', path.join(dir, 'state')];
+    write(path.join(src, 'ok.txt'), 'fine');
+    fs.writeFileSync(Buffer.from(`${src}/dossier_m\xe9dical.csv`, 'latin1'), 'Latin-1 name');
+    await cliOk(['init', ...common, '--kdf', 'min']);
+    const r = await runCli(['backup', '--json', ...common, src]);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/not valid UTF-8/);
+    expect(r.stderr).not.toMatch(/dossier/);
+    expect(JSON.parse(r.stdout).totalFiles).toBe(1);
+  });
+
+  it('keeps paths out of failure reasons', () => {
+    expect(withoutPath("EACCES: permission denied, open '/srv/identites/DUPONT Jean.csv'")).toBe('EACCES: permission denied');
+    expect(withoutPath("ELOOP: too many symbolic links encountered, stat '/a' -> '/b'")).toBe('ELOOP: too many symbolic links encountered');
   });
 });
