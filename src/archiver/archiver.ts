@@ -203,12 +203,20 @@ class BackupRun {
    * saved once all its entries are done.
    */
   private async startDir(dir: string, parent: Tree | undefined): Promise<Pending<BlobId | undefined>> {
-    let names: string[];
+    let raw: Buffer[];
     try {
-      names = await fs.readdir(dir);
+      raw = await fs.readdir(dir, { encoding: 'buffer' });
     } catch (e) {
       this.fail(dir, e);
       return ready(undefined);
+    }
+    const names: string[] = [];
+    for (const b of raw) {
+      const name = b.toString('utf8');
+      // A name that is not UTF-8 (Latin-1 from an old system) cannot be stored in a tree yet;
+      // decoding it would turn it into another name that does not exist. Say so: exit 3.
+      if (Buffer.from(name, 'utf8').equals(b)) names.push(name);
+      else this.fail(path.join(dir, name), new Error('name is not valid UTF-8: cannot be backed up by this version'));
     }
     names.sort();
     const parentByName = new Map(parent?.nodes.map((n) => [n.name, n]));
@@ -347,7 +355,7 @@ class BackupRun {
       return;
     }
     this.failures.push(p);
-    this.events.itemFailed?.(p, describeError(e));
+    this.events.itemFailed?.(p, withoutPath(describeError(e)));
   }
 
   private warn(p: string, message: string): void {
@@ -370,4 +378,13 @@ function safeUser(): string {
   } catch {
     return '';
   }
+}
+
+/**
+ * Node's file-system errors end with the path ("EACCES: permission denied, open '/srv/…'"),
+ * and a path can hold a patient's name: the reason given to logs keeps only the cause. The
+ * path travels separately, for consumers allowed to show it (--debug).
+ */
+export function withoutPath(reason: string): string {
+  return reason.replace(/, \w+ '[^']*'( -> '[^']*')?$/, '');
 }

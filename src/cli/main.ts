@@ -40,9 +40,14 @@ export async function main(argv: readonly string[]): Promise<void> {
   const debug = argv.includes('--debug');
   // `coffre ls … | head`: the reader went away. Stop quietly, as a SIGPIPE would, rather
   // than die on an unhandled stream error with a stack trace.
+  // But a command whose output is the data itself (dump, restore --tar -) did not deliver
+  // it: that is a failure a `set -o pipefail` script must see.
+  const streamsData = argv.includes('dump') || argv.includes('--tar');
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-    if (e.code === 'EPIPE') process.exit(ExitCode.ok);
-    throw e;
+    if (e.code !== 'EPIPE') throw e;
+    if (!streamsData) process.exit(ExitCode.ok);
+    process.stderr.write('coffre: the output was closed before all the data was written\n');
+    process.exit(ExitCode.failure);
   });
   try {
     await buildProgram().parseAsync([...argv]);

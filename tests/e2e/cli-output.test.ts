@@ -11,7 +11,7 @@ import { passwordFile, tempDir } from '../helpers/tmp.js';
 import { write } from '../helpers/tree.js';
 
 describe('CLI output', () => {
-  it('stops quietly when the reader of its output goes away (ls | head)', async () => {
+  it('stops quietly when the reader of a listing goes away (ls | head), and fails when a tar stream is cut', async () => {
     const dir = tempDir();
     const pw = passwordFile(dir);
     const common = ['--repo', path.join(dir, 'repo'), '--password-file', pw, '--state-dir', path.join(dir, 'state')];
@@ -23,6 +23,11 @@ describe('CLI output', () => {
     expect(r.stdout.trim()).toBe(`/${dir.split('/')[1]}`);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
+    // A tar stream cut short did not deliver the data: that must not look like success.
+    const tar = [process.execPath, BIN, 'restore', 'latest', '--tar', '-', ...common].map((a) => `'${a}'`).join(' ');
+    const cut = spawnSync('bash', ['-o', 'pipefail', '-c', `${tar} | head -c 100 >/dev/null`], { encoding: 'utf8' });
+    expect(cut.status).toBe(1);
+    expect(cut.stderr).toMatch(/^coffre: the output was closed before all the data was written/);
   });
 });
 
