@@ -15,7 +15,7 @@
  * @module
  */
 import { createHash } from 'node:crypto';
-import { describeError } from '../domain/errors.js';
+import { describeError, StorageError } from '../domain/errors.js';
 import { isHexId, type BlobId, type IndexId, type PackId } from '../domain/ids.js';
 import type { IndexedPack } from '../repository/index-file.js';
 import { DATA_PREFIX, idOfKey, packKey } from '../repository/layout.js';
@@ -80,6 +80,7 @@ export async function checkRepository(repo: Repository, opts: CheckOptions = {})
         for (const b of p.blobs) blobPack.set(b.id, p.packId);
       }
     } catch (e) {
+      unlessStorageTrouble(e);
       report({ severity: 'error', object: `index/${id}`, message: describeError(e) });
     }
   });
@@ -104,6 +105,7 @@ export async function checkRepository(repo: Repository, opts: CheckOptions = {})
     try {
       snapshots.push({ id, snapshot: await repo.readSnapshot(id) });
     } catch (e) {
+      unlessStorageTrouble(e);
       report({ severity: 'error', object: `snapshots/${id}`, message: describeError(e) });
     }
   });
@@ -122,6 +124,7 @@ export async function checkRepository(repo: Repository, opts: CheckOptions = {})
     try {
       tree = await loader.read(treeId);
     } catch (e) {
+      unlessStorageTrouble(e);
       damaged(packKey(blobPack.get(treeId)!), describeError(e), [treeId]);
       return;
     }
@@ -196,6 +199,7 @@ async function readPack(repo: Repository, p: IndexedPack, opening: Semaphore): P
   try {
     bytes = await repo.storage.get(key);
   } catch (e) {
+    unlessStorageTrouble(e);
     return { message: describeError(e), blobs: all };
   }
   if (createHash('sha256').update(bytes).digest('hex') !== p.packId) {
@@ -229,4 +233,13 @@ async function damagedInPack(repo: Repository, p: IndexedPack, bytes: Buffer, op
     ),
   );
   return bad;
+}
+
+/**
+ * A storage that cannot be reached, or refuses us, says nothing about the repository's
+ * state: the check stops with that storage error (exit 5) rather than report damage (exit 4,
+ * which status turns into "damage found"). Missing objects and short objects are damage.
+ */
+function unlessStorageTrouble(e: unknown): void {
+  if (e instanceof StorageError && e.kind !== 'not-found' && e.kind !== 'invalid-range') throw e;
 }

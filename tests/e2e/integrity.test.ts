@@ -80,7 +80,7 @@ for (const backend of repoBackends()) {
         await runCli(['restore', 'latest', '--target', target, ...common]),
         await runCli(['check', '--read-data', ...common]),
       ]);
-      expect(r.code).toBe(3);
+      expect(r.code).toBe(4);
       expect(r.stderr).toMatch(/not restored: .*(scan\.bin|identity\.csv|Dossier)/);
       expect(fs.readFileSync(path.join(target, src, 'small/a.txt'), 'utf8')).toBe('unrelated small file');
       expect(chk.code).toBe(4);

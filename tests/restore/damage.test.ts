@@ -101,7 +101,7 @@ for (const backend of backends()) {
         // restore: every file the damage does not touch comes back bit for bit
         const target = path.join(dir, `restore-${c.tag}`);
         const r = await runCli(['restore', 'latest', '--target', target, '--json', ...args(repo)]);
-        expect(r.code, r.stderr).toBe(3);
+        expect(r.code, r.stderr).toBe(4);
         const result = JSON.parse(r.stdout) as { failures: { path: string; reason: string; object?: string }[] };
         const failed = new Set(result.failures.map((f) => f.path));
         const files = filesBelow(src);

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { runRestore } from '../../app/restore.js';
 import { restoreTar } from './tar-output.js';
 import { withRepository } from '../../app/repo.js';
-import { IncompleteError, UsageError } from '../../domain/errors.js';
+import { IncompleteError, UsageError, VerificationFailedError } from '../../domain/errors.js';
 import { formatBytes, formatDuration, formatRate } from '../../ui/format.js';
 import { collect, repoOptions } from '../options.js';
 import { printJson, println, warn } from '../output.js';
@@ -46,6 +46,10 @@ export function registerRestore(program: Command): void {
       for (const d of r.damagedIndexes) warn(`damaged, skipped: ${d.message} (run "coffre check")`);
       if (r.failures.length) {
         for (const f of r.failures) warn(`not restored: ${f.path}: ${f.reason}`);
+        // Damaged or missing repository data, or a restored file that differs: exit 4. Other
+        // failures (an existing file kept, the target disk, storage trouble): exit 3.
+        const damaged = r.failures.filter((f) => f.object !== undefined || f.reason.startsWith('verify:'));
+        if (damaged.length) throw new VerificationFailedError(`${damaged.length} of ${r.failures.length} item(s) not restored because of damaged data`);
         throw new IncompleteError(`${r.failures.length} item(s) could not be restored`, r.failures.map((f) => f.path));
       }
     });
