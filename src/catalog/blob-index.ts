@@ -71,7 +71,7 @@ export class SqliteBlobIndex implements BlobIndex, PackJournal {
     this.db.transaction(() => {
       for (const p of packs) this.addPack(p, fromBuf, now);
       if (fromBuf) this.q.insertIndexObject.run(fromBuf, now);
-    })();
+    }).immediate();
     if (from) this.merged?.add(from);
   }
 
@@ -106,7 +106,7 @@ export class SqliteBlobIndex implements BlobIndex, PackJournal {
       this.db.exec('DELETE FROM blobs; DELETE FROM packs; DELETE FROM index_objects;');
       const now = Date.now();
       for (const p of pending) this.addPack(p, null, now);
-    })();
+    }).immediate();
     this.merged = new Set();
   }
 
@@ -133,7 +133,7 @@ export class SqliteBlobIndex implements BlobIndex, PackJournal {
   forgetUploads(ids: readonly PackId[]): void {
     this.db.transaction(() => {
       for (const id of ids) this.q.uploadDone.run(Buffer.from(id, 'hex'));
-    })();
+    }).immediate();
   }
 
   unindexedPacks(): IndexedPack[] {
@@ -158,7 +158,7 @@ export class SqliteBlobIndex implements BlobIndex, PackJournal {
         for (const e of decodeEntries(row.entries ?? Buffer.alloc(0))) delBlob.run(Buffer.from(e.id, 'hex'), row.seq);
         delPack.run(row.seq);
       }
-    })();
+    }).immediate();
   }
 
   hasPack(id: PackId): boolean {

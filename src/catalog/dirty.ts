@@ -22,7 +22,7 @@ export class DirtyPaths {
     );
     this.db.transaction(() => {
       for (const p of paths) up.run(p, now, now);
-    })();
+    }).immediate();
   }
 
   /** Oldest first. */
@@ -38,7 +38,7 @@ export class DirtyPaths {
     const del = this.db.prepare('DELETE FROM dirty_paths WHERE path = ? AND last_seen <= ?');
     this.db.transaction(() => {
       for (const p of paths) del.run(p, before);
-    })();
+    }).immediate();
   }
 
   count(): number {

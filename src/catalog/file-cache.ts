@@ -98,7 +98,7 @@ export class SqliteFileCache implements FileChangeCache {
         this.q.upsert.run(r.path, i64(r.id.size), i64(r.id.mtimeNs), i64(r.id.ctimeNs), i64(r.id.ino), i64(r.id.dev), r.content, this.run);
       }
       for (const p of seen) this.q.touch.run(this.run, p);
-    })();
+    }).immediate();
   }
 
   /**
@@ -116,7 +116,7 @@ export class SqliteFileCache implements FileChangeCache {
         const prefix = root.endsWith('/') ? root : `${root}/`;
         n += del.run(run, root, prefix, `${prefix.slice(0, -1)}0`).changes;
       }
-    })();
+    }).immediate();
     return n;
   }
 

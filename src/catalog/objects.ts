@@ -89,7 +89,7 @@ export class SqliteObjectCache implements ObjectCache {
     const del = this.db.prepare('DELETE FROM snapshots WHERE id = ?');
     this.db.transaction(() => {
       for (const s of gone) del.run(Buffer.from(s.id, 'hex'));
-    })();
+    }).immediate();
     return gone.length;
   }
 

@@ -24,7 +24,7 @@ export async function writeFileContent(repo: Repository, file: PlannedFile, out:
       await writeRespectingBackpressure(out, data);
     }
     if (failed) throw failed;
-    if (opts.end ?? true) await new Promise<void>((resolve) => out.end(() => resolve()));
+    if (opts.end ?? true) await new Promise<void>((resolve, reject) => out.end((e?: Error | null) => (e ? reject(e) : resolve())));
   } catch (e) {
     if (e instanceof IntegrityError) {
       throw new IntegrityError(e.objectKey, `${file.snapshotPath}: output stopped after ${bytes} bytes: ${e.message}`, { cause: e });
