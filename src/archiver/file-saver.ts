@@ -68,6 +68,8 @@ async function saveSmallFile(path: string, deps: FileSaverDeps): Promise<SavedFi
     const fh = await fs.open(path, fsc.O_RDONLY | fsc.O_NOFOLLOW);
     try {
       const before = identityOf(await fh.stat({ bigint: true }));
+      // Replaced by a large file since the walk: chunk it like one, never as a single blob.
+      if (before.size >= BigInt(deps.minChunk)) return saveInWorker(path, deps);
       const { content, size } = await readChunks(fh, before.size, deps);
       bytesRead += size;
       const after = identityOf(await fh.stat({ bigint: true }));

@@ -8,6 +8,7 @@
  * @module
  */
 import { createHash } from 'node:crypto';
+import { constants as fsc } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import type { TreeNode } from '../repository/tree.js';
@@ -35,7 +36,7 @@ export class OpenFiles {
   async use<T>(p: string, fn: (fh: fs.FileHandle) => Promise<T>): Promise<T> {
     let e = this.open.get(p);
     if (e) this.open.delete(p); // re-insert: most recently used last
-    else e = { fh: fs.open(p, 'r+'), users: 0 };
+    else e = { fh: fs.open(p, fsc.O_RDWR | fsc.O_NOFOLLOW), users: 0 };
     this.open.set(p, e);
     e.users++;
     try {
@@ -49,7 +50,9 @@ export class OpenFiles {
   /** Creates (or empties) `p`, mode 0600, and keeps it open for the writes to come. */
   async create(p: string, size: number, preallocate: boolean): Promise<void> {
     await this.close(p);
-    const fh = await fs.open(p, 'w', 0o600);
+    // O_NOFOLLOW: a symlink planted at the predictable part name (a directory others can
+    // write, a restore run as root) must not redirect the write to another file.
+    const fh = await fs.open(p, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_TRUNC | fsc.O_NOFOLLOW, 0o600);
     try {
       // The final size from the start: a part file left by a killed run can then be resumed.
       if (preallocate) await fh.truncate(size);
@@ -128,7 +131,7 @@ export class FileWriter {
     const have = new Set<number>();
     const st = await fs.lstat(this.part).catch(() => undefined);
     if (!st?.isFile() || st.size !== (this.node.size ?? 0) || pieces.length === 0) return have;
-    const fh = await fs.open(this.part, 'r');
+    const fh = await fs.open(this.part, fsc.O_RDONLY | fsc.O_NOFOLLOW);
     try {
       const buf = Buffer.allocUnsafe(Math.max(...pieces.map((p) => p.rawLength)));
       let at = 0;

@@ -99,8 +99,21 @@ export class Agent {
     this.enqueue('backup', trigger);
   }
 
-  /** Re-reads the config file; an invalid one is logged and the running config kept. */
-  async reload(): Promise<void> {
+  /**
+   * Re-reads the config file; an invalid one is logged and the running config kept.
+   * Reloads run one after the other (two quick SIGHUPs must not both swap the watcher) and
+   * never reject: a failure is logged, the agent goes on.
+   */
+  reload(): Promise<void> {
+    this.reloading = this.reloading.then(() => this.reloadNow()).catch((e: unknown) => {
+      this.log.error({ error: errorFields(e) }, `reload failed: ${describeError(e)}`);
+    });
+    return this.reloading;
+  }
+
+  private reloading: Promise<void> = Promise.resolve();
+
+  private async reloadNow(): Promise<void> {
     if (this.stopping) return;
     let next: AgentConfig;
     try {

@@ -5,7 +5,7 @@
  * unless --overwrite. With output on stdout, the summary goes to stderr.
  * @module
  */
-import { createWriteStream } from 'node:fs';
+import { constants as fsc } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Writable } from 'node:stream';
@@ -23,8 +23,9 @@ export async function toOutput<T>(file: string, overwrite: boolean | undefined, 
   const final = path.resolve(file);
   if (!overwrite && (await fs.lstat(final).catch(() => undefined))) throw new UsageError(`${final} exists (use --overwrite to replace it)`);
   const tmp = path.join(path.dirname(final), `.${path.basename(final)}.coffre-part`);
-  const out = createWriteStream(tmp, { mode: 0o600, highWaterMark: 1024 * 1024 });
-  await new Promise<void>((resolve, reject) => out.once('open', () => resolve()).once('error', reject));
+  // Opened with O_NOFOLLOW: a symlink planted at the temporary name must not redirect the archive.
+  const fd = await fs.open(tmp, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_TRUNC | fsc.O_NOFOLLOW, 0o600);
+  const out = fd.createWriteStream({ highWaterMark: 1024 * 1024 });
   try {
     const r = await write(out, true);
     await fs.rename(tmp, final);
