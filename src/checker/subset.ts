@@ -15,7 +15,8 @@ export function parseSubset(s: string): Subset {
   if (g) {
     const n = Number(g[1]);
     const m = Number(g[2]);
-    if (m < 1 || n < 1 || n > m) throw new UsageError(`--read-data-subset ${s}: expected n/m with 1 <= n <= m`);
+    // Groups are drawn from the first byte of pack ids: more than 256 would leave some empty.
+    if (m < 1 || m > 256 || n < 1 || n > m) throw new UsageError(`--read-data-subset ${s}: expected n/m with 1 <= n <= m <= 256`);
     return { kind: 'group', n, m };
   }
   const p = /^(\d+(?:\.\d+)?)%$/.exec(s);

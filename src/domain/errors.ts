@@ -105,11 +105,6 @@ export class VerificationFailedError extends CoffreError {
   override readonly exitCode = ExitCode.integrity;
 }
 
-export class InterruptedError extends CoffreError {
-  override readonly code = 'COFFRE_INTERRUPTED';
-  override readonly exitCode = ExitCode.interrupted;
-}
-
 /**
  * How a storage operation failed. Only `transient` is worth retrying; the retry wrapper
  * relies on this classification being done once, in each backend.

@@ -228,7 +228,10 @@ export class Repository {
   async readTree(id: BlobId, fetch?: SealedFetch): Promise<Tree> {
     const cached = this.treeCache.get(id);
     if (cached) return cached;
-    const local = this.cache?.tree(id);
+    // The local cache is trusted for speed but not for truth: a tree it returns must still
+    // match its keyed id (a damaged or altered catalog row falls back to the repository).
+    const cachedPlain = this.cache?.tree(id);
+    const local = cachedPlain && this.blobId(cachedPlain) === id ? cachedPlain : undefined;
     const plain = local ?? (await this.readBlob('tree', id, fetch));
     const tree = decodeTree(plain, `tree ${id}`);
     if (!local) this.cache?.putTree(id, plain);

@@ -145,7 +145,15 @@ export class LocalStorage implements Storage {
 
   private async ensureDir(dir: string): Promise<void> {
     if (this.knownDirs.has(dir)) return;
-    await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+    const first = await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+    // New directories must survive a power cut too: fsync the parent of each one created
+    // (ext4 and xfs order this anyway; other filesystems need it).
+    if (first !== undefined) {
+      for (let d = dir; ; d = path.dirname(d)) {
+        await syncDir(path.dirname(d));
+        if (d === first || path.dirname(d) === d) break;
+      }
+    }
     this.knownDirs.add(dir);
   }
 

@@ -1,5 +1,5 @@
 /**
- * A Storage that refuses every write: drills, restores and checks open the repository through
+ * A Storage that refuses every write: drills and checks open the repository through
  * it, so a bug (or a confused command) in those paths cannot alter the backup it is checking.
  * Refusals are 'permission' errors raised before any request is sent.
  * @module
