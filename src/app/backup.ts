@@ -7,6 +7,7 @@ import { backup, BackupStoppedError, type BackupOptions, type BackupResult } fro
 import { describeError } from '../domain/errors.js';
 import type { Repository } from '../repository/repository.js';
 import type { LocalState } from './local-state.js';
+import { extendLocksIfDue } from './lock-extension.js';
 import { tryRecordRepositoryFacts } from './repo-facts.js';
 import { testPauseBeforeSnapshot } from './test-hooks.js';
 
@@ -74,6 +75,11 @@ export async function runBackup(repo: Repository, opts: BackupOptions, local?: L
     });
     // Fresh sizes, key count and Object Lock for `coffre status`, which never opens the repository.
     await tryRecordRepositoryFacts(repo, catalog);
+    // Object Lock: live objects keep their retention (DESIGN invariant 10). A failure here does
+    // not undo the snapshot; it is said, and the next backup tries again.
+    await extendLocksIfDue(repo, catalog).catch((e: unknown) =>
+      local?.notice?.(`snapshot saved, but Object Lock retention could not be extended (tried again after the next backup): ${describeError(e)}`),
+    );
   }
   return {
     snapshotId: result.snapshotId,

@@ -52,6 +52,8 @@ export interface LocalState {
   /** What opening did: a rebuild of a new catalog, packs indexed after a crash. */
   readonly rebuilt: RebuildResult | undefined;
   readonly resumed: ResumeResult | undefined;
+  /** Where to say something the admin should know (from LocalStateOptions). */
+  readonly notice?: (message: string) => void;
   close(): void;
 }
 
@@ -112,13 +114,14 @@ export async function prepareLocalState(repo: Repository, catalog: Catalog | und
   try {
     if (mode === 'read') {
       if (opts.sync !== false) await repo.loadIndex();
-      return { catalog, mode, lock: undefined, rebuilt: undefined, resumed: undefined, close: () => catalog.close() };
+      return { catalog, mode, lock: undefined, rebuilt: undefined, resumed: undefined, notice: opts.notice, close: () => catalog.close() };
     }
     const w = await beginWriting(repo, catalog, opts);
     return {
       catalog,
       mode,
       ...w,
+      notice: opts.notice,
       close() {
         w.lock.release();
         catalog.close();

@@ -8,6 +8,8 @@
 import { DeleteObjectCommand, GetObjectRetentionCommand, HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { extendLocks } from '../../src/app/lock-extension.js';
+import { openRepository } from '../../src/app/repo.js';
 import { cliOk, runCli } from '../helpers/cli.js';
 import { adminClient, createTestBucket, s3TestEnv, SKIPPED_S3 } from '../helpers/s3-test-env.js';
 import { passwordFile, tempDir } from '../helpers/tmp.js';
@@ -89,6 +91,23 @@ describe.skipIf(!env)('Object Lock repositories through the CLI on RGW', () => {
       const check = await runCli(['check', '--read-data', ...withPw(repo)]);
       expect(check.stderr).toBe('');
       expect(check.code).toBe(0);
+
+      // Retention follows use (DESIGN invariant 10): days later, every object is pushed to
+      // that day + N days, never shortened, and compliance stays compliance.
+      const later = Date.now() + 5 * DAY;
+      const opened = await openRepository({ repo, passwordFile: pw, workers: 0 });
+      try {
+        const done = await extendLocks(opened, { now: later });
+        expect(done?.objects).toBe(keys.length);
+      } finally {
+        await opened.close();
+        await opened.storage.close();
+      }
+      for (const key of keys) {
+        const { Retention } = await admin.send(new GetObjectRetentionCommand({ Bucket: bucket.name, Key: key }));
+        expect(Retention?.Mode, key).toBe(mode.toUpperCase());
+        expect(Retention?.RetainUntilDate?.getTime(), key).toBeGreaterThanOrEqual(later + days * DAY - 1000);
+      }
     });
   }
 });

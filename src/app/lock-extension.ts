@@ -1,0 +1,54 @@
+/**
+ * DESIGN invariant 10: with Object Lock, retention follows use. Backups never delete and
+ * every later snapshot may reuse any pack, so every object of the repository is live: a
+ * pack written on day 0 and still needed today must not become deletable on day N. After a
+ * backup, the retention of every object is pushed to now + N days — not after every backup
+ * (that would be a GET and maybe a PUT per object each time), but once a quarter of the
+ * retention period has passed since the last extension, which keeps at least three quarters
+ * of the period ahead of every object at all times.
+ * @module
+ */
+import type { Catalog } from '../catalog/catalog.js';
+import { CONFIG_KEY, DATA_PREFIX, INDEX_PREFIX, KEYS_PREFIX, SNAPSHOTS_PREFIX } from '../repository/layout.js';
+import type { Repository } from '../repository/repository.js';
+import { Semaphore } from '../util/semaphore.js';
+
+const META_LOCKS_EXTENDED = 'locks_extended_at';
+const DAY_MS = 86_400_000;
+
+export interface LockExtension {
+  readonly objects: number;
+  readonly until: Date;
+}
+
+/** Extends the retention of every object of the repository to `now` + the repository's days. */
+export async function extendLocks(repo: Repository, opts: { now?: number; concurrency?: number } = {}): Promise<LockExtension | undefined> {
+  const lock = repo.config.objectLock;
+  const extend = repo.storage.extendRetention?.bind(repo.storage);
+  if (!lock || !extend) return undefined;
+  const until = new Date((opts.now ?? Date.now()) + lock.days * DAY_MS);
+  const slots = new Semaphore(opts.concurrency ?? 8);
+  const running: Promise<void>[] = [];
+  let objects = 0;
+  const push = (key: string) => {
+    objects++;
+    running.push(slots.run(() => extend(key, { mode: lock.mode, until })));
+  };
+  push(CONFIG_KEY);
+  for (const prefix of [KEYS_PREFIX, SNAPSHOTS_PREFIX, INDEX_PREFIX, DATA_PREFIX]) {
+    for await (const o of repo.storage.list(prefix)) push(o.key);
+  }
+  await Promise.all(running);
+  return { objects, until };
+}
+
+/** After a backup: extends every object's retention when a quarter of the period has passed since the last time. */
+export async function extendLocksIfDue(repo: Repository, catalog: Catalog, now = Date.now()): Promise<LockExtension | undefined> {
+  const lock = repo.config.objectLock;
+  if (!lock) return undefined;
+  const last = Number(catalog.getMeta(META_LOCKS_EXTENDED) ?? 0);
+  if (now - last < (lock.days * DAY_MS) / 4) return undefined;
+  const done = await extendLocks(repo, { now });
+  if (done) catalog.setMeta(META_LOCKS_EXTENDED, String(now));
+  return done;
+}
