@@ -98,6 +98,17 @@ export class AgentSession {
     return value;
   }
 
+  /**
+   * A backup that failed before it could start its run (the storage down when the index is
+   * merged, the repository gone): recorded as a failed run all the same, so that `coffre
+   * status` sees it from the catalog alone.
+   */
+  recordFailedStart(kind: 'backup', error: unknown): void {
+    const c = this.catalog;
+    const run = c?.runs.start(kind, { pid: process.pid, host: hostname() });
+    if (run !== undefined) c?.runs.finish(run, { result: 'failed', error: describeError(error) });
+  }
+
   recordDrill(report: DrillReport): void {
     this.catalog?.drills.add(drillRecord(report));
   }

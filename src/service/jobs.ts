@@ -61,48 +61,56 @@ const backup: Job = async (ctx, trigger) => {
   if (ctx.stopping()) return { outcome: 'interrupted' };
   const sel = ctx.filter.selection;
   let lastProgress = Date.now();
-  return session.asWriter('coffre agent (backup)', async () => {
-    dirty.flush();
-    const started = Date.now();
-    const s = await runBackup(
-      session.repo,
-      {
-        paths: sel.paths,
-        exclude: sel.exclude,
-        include: sel.include,
-        host: config.host,
-        tags: config.tags,
-        shouldStop: ctx.stopping,
-        events: {
-          itemFailed: (path, reason) => (log.isLevelEnabled('debug') ? log.warn({ path, reason }, 'cannot read an item') : log.warn({ reason }, 'cannot read an item')),
-          warning: (path, message) => log.debug({ path }, message),
-          progress: (p) => {
-            if (Date.now() - lastProgress < PROGRESS_EVERY_MS) return;
-            lastProgress = Date.now();
-            log.info({ job: 'backup', ...p }, 'backup progress');
+  let writing = false;
+  try {
+    return await session.asWriter('coffre agent (backup)', async () => {
+      writing = true;
+      dirty.flush();
+      const started = Date.now();
+      const s = await runBackup(
+        session.repo,
+        {
+          paths: sel.paths,
+          exclude: sel.exclude,
+          include: sel.include,
+          host: config.host,
+          tags: config.tags,
+          shouldStop: ctx.stopping,
+          events: {
+            itemFailed: (path, reason) => (log.isLevelEnabled('debug') ? log.warn({ path, reason }, 'cannot read an item') : log.warn({ reason }, 'cannot read an item')),
+            warning: (path, message) => log.debug({ path }, message),
+            progress: (p) => {
+              if (Date.now() - lastProgress < PROGRESS_EVERY_MS) return;
+              lastProgress = Date.now();
+              log.info({ job: 'backup', ...p }, 'backup progress');
+            },
           },
         },
-      },
-      session.localState,
-    );
-    const cleared = dirty.clearCovered(s.paths, started, s.failures);
-    return {
-      outcome: s.failures.length ? 'incomplete' : 'ok',
-      snapshotId: s.snapshotId,
-      detail: {
-        because,
-        snapshot: s.snapshotId.slice(0, 8),
-        filesNew: s.filesNew,
-        filesChanged: s.filesChanged,
-        filesUnmodified: s.filesUnmodified,
-        unreadable: s.failures.length,
-        bytesRead: s.bytesRead,
-        bytesAdded: s.bytesAdded,
-        changedPathsCleared: cleared,
-        settledMs: waitedMs,
-      },
-    };
-  });
+        session.localState,
+      );
+      const cleared = dirty.clearCovered(s.paths, started, s.failures);
+      return {
+        outcome: s.failures.length ? 'incomplete' : 'ok',
+        snapshotId: s.snapshotId,
+        detail: {
+          because,
+          snapshot: s.snapshotId.slice(0, 8),
+          filesNew: s.filesNew,
+          filesChanged: s.filesChanged,
+          filesUnmodified: s.filesUnmodified,
+          unreadable: s.failures.length,
+          bytesRead: s.bytesRead,
+          bytesAdded: s.bytesAdded,
+          changedPathsCleared: cleared,
+          settledMs: waitedMs,
+        },
+      };
+    });
+  } catch (e) {
+    // Failed before runBackup could record its run: record it here, for status.
+    if (!writing) session.recordFailedStart('backup', e);
+    throw e;
+  }
 };
 
 /** Compares the sources with the last snapshot and marks what differs as dirty. */
