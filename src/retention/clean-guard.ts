@@ -69,5 +69,5 @@ export function guardCleanSnapshots<S extends GuardedRef>(plan: RetentionPlan<S>
     if (why) keep.push({ ...d, reasons: [why] });
     else forget.push(d);
   }
-  return { keep, forget };
+  return { ...plan, keep, forget };
 }

@@ -10,6 +10,7 @@ import { runBackup } from '../app/backup.js';
 import { runCheck } from '../app/check.js';
 import { drill } from '../app/drill.js';
 import { forgetSnapshots, planForget } from '../app/forget.js';
+import { retentionFloorDays } from '../retention/floor.js';
 import type { AgentSession } from '../app/agent-session.js';
 import type { RepoOptions } from '../app/repo.js';
 import { rescan } from '../app/rescan.js';
@@ -180,7 +181,7 @@ const retention: Job = async (ctx) => {
   const policy = ctx.config.retention;
   if (!policy) return { outcome: 'skipped', detail: { reason: 'no retention policy' } };
   const session = await ctx.session();
-  const plan = await planForget(session.repo, policy, { keepClean: ctx.config.anomaly.keepClean });
+  const plan = await planForget(session.repo, policy, { floorDays: retentionFloorDays(policy.floorDays), keepClean: ctx.config.anomaly.keepClean });
   for (const d of plan.forget) {
     const s = d.snapshot;
     ctx.log.info({ job: 'retention', snapshot: s.shortId, snapshotTime: s.time, host: s.host }, policy.apply ? 'forgetting snapshot' : 'would forget snapshot (retention.apply is false)');
