@@ -7,5 +7,21 @@ import { checkRepository, type CheckOptions, type CheckResult } from '../checker
 import { withRepository, type RepoOptions } from './repo.js';
 
 export function runCheck(opts: RepoOptions, check: CheckOptions): Promise<CheckResult> {
-  return withRepository({ ...opts, readOnly: true, catalog: 'off' }, (repo) => checkRepository(repo, check));
+  const detail = check.readData === true ? 'read all data' : check.readData ? 'read a subset of the data' : 'structure';
+  return withRepository(
+    {
+      ...opts,
+      readOnly: true,
+      catalog: 'off',
+      audit: {
+        action: 'check',
+        what: { detail },
+        after: (r) => ({
+          counts: { snapshots: r.snapshots, packs: r.packs, packsRead: r.packsRead, errors: r.findings.filter((f) => f.severity === 'error').length },
+          result: r.ok ? 'ok' : 'failed',
+        }),
+      },
+    },
+    (repo) => checkRepository(repo, check),
+  );
 }

@@ -8,6 +8,7 @@ import { describeError } from '../domain/errors.js';
 import { runDrill, type DrillEvents, type DrillOptions, type DrillReport } from '../drill/drill.js';
 import type { Repository } from '../repository/repository.js';
 import { openCatalog, resolveStateDir } from './local-state.js';
+import type { AuditSpec } from './audit.js';
 import { openRepository, withRepository, type RepoOptions } from './repo.js';
 
 export type { DrillReport } from '../drill/drill.js';
@@ -27,7 +28,16 @@ export function openDrillRepository(opts: RepoOptions): Promise<Repository> {
 
 /** Runs a drill. A failed `onReport` is a warning: the drill's result stands. */
 export async function drill(opts: RepoOptions, req: DrillRequest = {}): Promise<DrillReport> {
-  return withRepository({ ...opts, readOnly: true }, async (repo) => {
+  const audit: AuditSpec<DrillReport> = {
+    action: 'drill',
+    what: { detail: req.mode?.kind === 'full' ? 'full' : 'sample' },
+    after: (r) => ({
+      snapshot: r.snapshot.id,
+      counts: { files: r.verified.files, bytes: r.verified.bytes, mismatches: r.mismatches },
+      result: r.result === 'ok' ? 'ok' : 'failed',
+    }),
+  };
+  return withRepository({ ...opts, readOnly: true, audit }, async (repo) => {
     const report = await runDrill(repo, req);
     try {
       if (req.record) recordDrill(opts.stateDir, repo.config.id, report, req.events?.warning);

@@ -8,6 +8,8 @@
  * of the period ahead of every object at all times.
  * @module
  */
+import { AUDIT_PREFIX } from '../audit/trail.js';
+import { ACKS_PREFIX } from './anomaly.js';
 import type { Catalog } from '../catalog/catalog.js';
 import { CONFIG_KEY, DATA_PREFIX, INDEX_PREFIX, KEYS_PREFIX, SNAPSHOTS_PREFIX } from '../repository/layout.js';
 import type { Repository } from '../repository/repository.js';
@@ -35,7 +37,8 @@ export async function extendLocks(repo: Repository, opts: { now?: number; concur
     running.push(slots.run(() => extend(key, { mode: lock.mode, until })));
   };
   push(CONFIG_KEY);
-  for (const prefix of [KEYS_PREFIX, SNAPSHOTS_PREFIX, INDEX_PREFIX, DATA_PREFIX]) {
+  // The audit trail and anomaly acknowledgements stay locked as long as the repository lives.
+  for (const prefix of [KEYS_PREFIX, SNAPSHOTS_PREFIX, INDEX_PREFIX, DATA_PREFIX, ACKS_PREFIX, AUDIT_PREFIX]) {
     for await (const o of repo.storage.list(prefix)) push(o.key);
   }
   await Promise.all(running);

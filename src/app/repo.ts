@@ -10,6 +10,7 @@ import { openStorage as openBackend, type OpenStorageOptions } from '../storage/
 import type { Storage } from '../storage/storage.js';
 import type { Catalog } from '../catalog/catalog.js';
 import { catalogHook, prepareLocalState, type LocalState, type LocalStateOptions } from './local-state.js';
+import { audited, type AuditSpec } from './audit.js';
 import { recordContact } from './repo-facts.js';
 import { getPassword } from './secrets.js';
 
@@ -72,10 +73,17 @@ export async function openRepositoryWithState(opts: RepoOptions): Promise<{ repo
   }
 }
 
-/** Runs `fn` with an open repository and always releases it (lock, catalog, worker threads, connections). */
-export async function withRepository<T>(opts: RepoOptions, fn: (repo: Repository, local: LocalState | undefined) => Promise<T>): Promise<T> {
+/**
+ * Runs `fn` with an open repository and always releases it (lock, catalog, worker threads,
+ * connections). With `audit`, the command is recorded in the audit trail, ok or failed.
+ */
+export async function withRepository<T>(
+  opts: RepoOptions & { readonly audit?: AuditSpec<T> },
+  fn: (repo: Repository, local: LocalState | undefined) => Promise<T>,
+): Promise<T> {
   const { repo, local } = await openRepositoryWithState(opts);
   try {
+    if (opts.audit) return await audited(repo, opts, opts.audit, () => fn(repo, local));
     return await fn(repo, local);
   } finally {
     local?.close();

@@ -19,6 +19,7 @@ import { loadAgentConfig, type AgentConfig } from '../config/agent-config.js';
 import { backupSelection, SourceFilter } from '../config/sources.js';
 import { ConfigError, describeError, isStorageError, WrongPasswordError } from '../domain/errors.js';
 import { describeLocation } from '../storage/open-storage.js';
+import { AgentAudit } from './agent-audit.js';
 import { AgentLock } from './agent-lock.js';
 import { DirtySet } from './dirty-set.js';
 import { JobQueue } from './job-queue.js';
@@ -48,6 +49,7 @@ export class Agent {
   private readonly health: HealthMonitor;
   private watcher: SourceWatcher | undefined;
   private session: AgentSession | undefined;
+  private readonly audit: AgentAudit;
   private reopen = false;
   private stopping = false;
   private stopped: Promise<void> | undefined;
@@ -65,6 +67,8 @@ export class Agent {
     this.statusFile = StatusFile.in(stateDirOf(config), () => this.state.view());
     this.state.on('change', () => this.statusFile.changed());
     this.health = new HealthMonitor(() => this.config, stateDirOf(config), this.state, log);
+    this.audit = new AgentAudit(stateDirOf(config), (m) => log.warn(m));
+    this.audit.configLoaded(config, 'started');
     this.dirty = new DirtySet({
       debounceMs: config.watch.debounceMs,
       maxPending: config.watch.maxPendingPaths,
@@ -132,6 +136,7 @@ export class Agent {
     this.scheduler.setSchedules(next.schedule);
     this.reopen = true; // passphrase, credentials and repository are read again at the next job
     this.log.info({ sources: next.sources.length, schedule: next.schedule }, 'config reloaded');
+    this.audit.configLoaded(next, 'reloaded');
     this.enqueue('rescan', 'reload');
   }
 
@@ -207,6 +212,7 @@ export class Agent {
       ...(outcome === 'failed' ? { error: errorFields(error) } : {}),
     };
     this.state.jobFinished(kind, run, result?.snapshotId);
+    await this.audit.jobDone(this.session?.repo, kind, outcome, result, this.filter.selection.paths, error);
     if (outcome === 'failed') return this.failed(kind, error, run);
     this.scheduler.cancelRetry(kind);
     const fields = { job: kind, trigger, outcome, durationMs: run.durationMs, ...result?.detail };

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { ackAnomalies, listAnomalies } from '../../app/anomaly.js';
+import type { AuditSpec } from '../../app/audit.js';
 import { withRepository } from '../../app/repo.js';
 import { repoOptions } from '../options.js';
 import { printJson, println } from '../output.js';
@@ -30,7 +31,8 @@ export function registerAnomaly(program: Command): void {
     .argument('[snapshot...]', 'snapshot ids or unique prefixes (default: every one not acknowledged)')
     .option('--json', 'print the ids acknowledged')
     .action(async (refs: string[], opts: { json?: boolean }, c: Command) => {
-      const ids = await withRepository(repoOptions(c, { catalog: 'write', command: 'anomaly ack' }), (repo, local) => ackAnomalies(repo, local?.catalog, refs));
+      const audit: AuditSpec<string[]> = { action: 'anomaly-ack', after: (ids) => ({ counts: { acknowledged: ids.length }, detail: ids.map((i) => i.slice(0, 8)).join(' ') }) };
+      const ids = await withRepository({ ...repoOptions(c, { catalog: 'write', command: 'anomaly ack' }), audit }, (repo, local) => ackAnomalies(repo, local?.catalog, refs));
       if (opts.json) return printJson({ acknowledged: ids });
       println(ids.length ? `acknowledged ${ids.length} suspect snapshot(s): ${ids.map((i) => i.slice(0, 8)).join(' ')}` : 'nothing to acknowledge');
     });

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import type { AuditSpec } from '../../app/audit.js';
 import { runBackup } from '../../app/backup.js';
 import { withRepository } from '../../app/repo.js';
 import { IncompleteError } from '../../domain/errors.js';
@@ -24,7 +25,17 @@ export function registerBackup(program: Command): void {
     .option('--json', 'print a JSON summary')
     .action(async (paths: string[], opts: BackupFlags, cmd: Command) => {
       const debug = cmd.optsWithGlobals<GlobalFlags>().debug;
-      const s = await withRepository(repoOptions(cmd, { catalog: 'write', command: 'backup' }), (repo, local) =>
+      const audit: AuditSpec<Awaited<ReturnType<typeof runBackup>>> = {
+        action: 'backup',
+        what: { paths },
+        after: (s) => ({
+          snapshot: s.snapshotId,
+          counts: { filesNew: s.filesNew, filesChanged: s.filesChanged, filesUnmodified: s.filesUnmodified, bytesAdded: s.bytesAdded, unreadable: s.failures.length },
+          result: s.failures.length ? 'incomplete' : 'ok',
+          ...(s.suspect ? { detail: 'snapshot flagged suspect (mass change)' } : {}),
+        }),
+      };
+      const s = await withRepository({ ...repoOptions(cmd, { catalog: 'write', command: 'backup' }), audit }, (repo, local) =>
         runBackup(repo, {
           paths,
           exclude: opts.exclude,

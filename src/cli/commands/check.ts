@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { withRepository } from '../../app/repo.js';
-import { checkRepository, type Finding } from '../../checker/checker.js';
+import { runCheck } from '../../app/check.js';
+import type { Finding } from '../../checker/checker.js';
 import { parseSubset } from '../../checker/subset.js';
 import { VerificationFailedError } from '../../domain/errors.js';
 import { formatBytes } from '../../ui/format.js';
@@ -16,9 +16,7 @@ export function registerCheck(program: Command): void {
     .option('--json', 'print the result as JSON')
     .action(async (opts: { readData?: boolean; readDataSubset?: string; json?: boolean }, cmd: Command) => {
       const readData = opts.readDataSubset ? parseSubset(opts.readDataSubset) : opts.readData === true;
-      const r = await withRepository(repoOptions(cmd, { readOnly: true }), (repo) =>
-        checkRepository(repo, { readData, onFinding: opts.json ? undefined : printFinding }),
-      );
+      const r = await runCheck(repoOptions(cmd), { readData, onFinding: opts.json ? undefined : printFinding });
       if (opts.json) printJson(r);
       else {
         const data = r.packsRead ? `, read ${r.packsRead} pack(s) (${formatBytes(r.bytesRead)})` : '';

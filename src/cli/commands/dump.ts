@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { runDump } from '../../app/restore.js';
+import type { AuditSpec } from '../../app/audit.js';
 import { withRepository } from '../../app/repo.js';
 import { IncompleteError } from '../../domain/errors.js';
 import { repoOptions } from '../options.js';
@@ -16,7 +17,12 @@ export function registerDump(program: Command): void {
     .option('--overwrite', 'with --output: replace an existing file')
     .action(async (ref: string, p: string, opts: { output?: string; overwrite?: boolean }, cmd: Command) => {
       try {
-        await withRepository(repoOptions(cmd), (repo) =>
+        const audit: AuditSpec<{ snapshotId: string; bytes: number }> = {
+          action: 'dump',
+          what: { snapshot: ref, paths: [p] },
+          after: (r) => ({ snapshot: r.snapshotId, counts: { bytes: r.bytes } }),
+        };
+        await withRepository({ ...repoOptions(cmd), audit }, (repo) =>
           toOutput(opts.output ?? '-', opts.overwrite, (out, end) => runDump(repo, { snapshot: ref, path: p, out, end })),
         );
       } catch (e) {

@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
 import { forgetSnapshots, planForget } from '../../app/forget.js';
+import type { AuditSpec } from '../../app/audit.js';
 import { withRepository } from '../../app/repo.js';
 import { UsageError } from '../../domain/errors.js';
 import { FLOOR_ENV, retentionFloorDays } from '../../retention/floor.js';
-import { parseDuration, type RetentionDecision, type RetentionPolicy } from '../../retention/policy.js';
+import { parseDuration, type RetentionDecision, type RetentionPlan, type RetentionPolicy } from '../../retention/policy.js';
 import type { SnapshotListing } from '../../app/browse.js';
 import { collect, repoOptions } from '../options.js';
 import { printJson, println } from '../output.js';
@@ -62,7 +63,16 @@ export function registerForget(program: Command): void {
       throw new UsageError('forget needs at least one --keep-* rule with N > 0');
     }
     const floorDays = retentionFloorDays(undefined);
-    const { plan, forgotten } = await withRepository(repoOptions(c, { catalog: 'write', command: 'forget' }), async (repo, local) => {
+    const rules = Object.entries(policy)
+      .filter(([, v]) => v !== undefined && !(Array.isArray(v) && v.length === 0))
+      .map(([k, v]) => `${k}=${Array.isArray(v) ? v.length : String(v)}`)
+      .join(' ');
+    const audit: AuditSpec<{ plan: RetentionPlan<SnapshotListing>; forgotten: number }> = {
+      action: 'forget',
+      what: { detail: `${opts.dryRun ? 'dry run: ' : ''}${rules}` },
+      after: (r) => ({ counts: { kept: r.plan.keep.length, forgotten: r.forgotten, planned: r.plan.forget.length } }),
+    };
+    const { plan, forgotten } = await withRepository({ ...repoOptions(c, { catalog: 'write', command: 'forget' }), audit }, async (repo, local) => {
       const plan = await planForget(repo, policy, { floorDays });
       const ids = plan.forget.map((d) => d.snapshot.id);
       const forgotten = opts.dryRun || ids.length === 0 ? 0 : await forgetSnapshots(repo, ids, local?.catalog);

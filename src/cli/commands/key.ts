@@ -1,4 +1,5 @@
 import { Option, type Command } from 'commander';
+import type { AuditSpec } from '../../app/audit.js';
 import { withRepository } from '../../app/repo.js';
 import { promptSecret, readSecretFile } from '../../app/secrets.js';
 import { KDF_PROFILES, parseKdfProfile } from '../../crypto/kdf.js';
@@ -29,7 +30,8 @@ export function registerKey(program: Command): void {
     .option('--label <label>', 'what this key is for', 'admin')
     .addOption(kdf())
     .action(async (opts: { newPasswordFile?: string; label: string; kdf: string }, cmd: Command) => {
-      const id = await withRepository(repoOptions(cmd), async (repo) => {
+      const audit: AuditSpec<string> = { action: 'key-add', what: { detail: `label ${opts.label}` }, after: (id) => ({ detail: `key ${id.slice(0, 8)}, label ${opts.label}` }) };
+      const id = await withRepository({ ...repoOptions(cmd), audit }, async (repo) => {
         const pw = await newPassword(opts.newPasswordFile);
         return repo.addKey(pw, { profile: parseKdfProfile(opts.kdf), label: opts.label });
       });
@@ -41,7 +43,8 @@ export function registerKey(program: Command): void {
     .description('remove a key file (not the one in use, not the last one)')
     .argument('<id>', 'key id or unique prefix (see "key list")')
     .action(async (ref: string, _opts: unknown, cmd: Command) => {
-      const id = await withRepository(repoOptions(cmd), (repo) => removeKey(repo.storage, ref, repo.keyId, repo.config.objectLock));
+      const audit: AuditSpec<string> = { action: 'key-remove', after: (id) => ({ detail: `key ${id.slice(0, 8)}` }) };
+      const id = await withRepository({ ...repoOptions(cmd), audit }, (repo) => removeKey(repo.storage, ref, repo.keyId, repo.config.objectLock));
       println(`removed key ${id.slice(0, 8)}`);
     });
 
@@ -51,7 +54,8 @@ export function registerKey(program: Command): void {
     .option('--new-password-file <file>', 'file holding the new passphrase (mode 0600)')
     .addOption(kdf())
     .action(async (opts: { newPasswordFile?: string; kdf: string }, cmd: Command) => {
-      const id = await withRepository(repoOptions(cmd), async (repo) => {
+      const audit: AuditSpec<string> = { action: 'key-passwd', after: (id) => ({ detail: `new key ${id.slice(0, 8)}` }) };
+      const id = await withRepository({ ...repoOptions(cmd), audit }, async (repo) => {
         // Checked before the new key is added: passwd must not stop half-way.
         refuseKeyRemovalUnderLock(repo.config.objectLock, 'cannot change the passphrase (its old key file cannot be removed)');
         const label = (await listKeys(repo.storage)).find((k) => k.id === repo.keyId)?.label ?? 'admin';

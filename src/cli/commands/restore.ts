@@ -1,7 +1,10 @@
 import type { Command } from 'commander';
 import { runRestore } from '../../app/restore.js';
 import { restoreTar } from './tar-output.js';
+import type { AuditSpec } from '../../app/audit.js';
 import { withRepository } from '../../app/repo.js';
+
+type RestoreSummary = Awaited<ReturnType<typeof runRestore>>;
 import { IncompleteError, UsageError, VerificationFailedError } from '../../domain/errors.js';
 import { formatBytes, formatDuration, formatRate } from '../../ui/format.js';
 import { collect, repoOptions } from '../options.js';
@@ -34,7 +37,12 @@ export function registerRestore(program: Command): void {
         return restoreTar(cmd, ref, { file: opts.tar, include: opts.include, overwrite: opts.overwrite, json: opts.json });
       }
       if (!opts.target) throw new UsageError('restore needs --target DIR (or --tar FILE)');
-      const r = await withRepository(repoOptions(cmd), (repo) =>
+      const audit: AuditSpec<RestoreSummary> = {
+        action: 'restore',
+        what: { snapshot: ref, ...(opts.include ? { paths: opts.include } : {}), detail: opts.verify ? 'to a directory, verified' : 'to a directory' },
+        after: (r) => ({ snapshot: r.snapshotId, counts: { files: r.files, bytes: r.bytes, failures: r.failures.length }, result: r.failures.length ? 'incomplete' : 'ok' }),
+      };
+      const r = await withRepository({ ...repoOptions(cmd), audit }, (repo) =>
         runRestore(repo, { snapshot: ref, target: opts.target!, include: opts.include, verify: opts.verify, overwrite: opts.overwrite }),
       );
       if (opts.json) printJson(r);

@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import type { Writable } from 'node:stream';
 import type { Command } from 'commander';
 import { runRestoreTar } from '../../app/restore.js';
+import type { AuditSpec } from '../../app/audit.js';
 import { withRepository } from '../../app/repo.js';
 import { IncompleteError, UsageError } from '../../domain/errors.js';
 import { formatBytes, formatDuration, formatRate } from '../../ui/format.js';
@@ -38,7 +39,12 @@ export async function toOutput<T>(file: string, overwrite: boolean | undefined, 
 }
 
 export async function restoreTar(cmd: Command, ref: string, opts: { file: string; include?: string[]; overwrite?: boolean; json?: boolean }): Promise<void> {
-  const r = await withRepository(repoOptions(cmd), (repo) =>
+  const audit: AuditSpec<Awaited<ReturnType<typeof runRestoreTar>>> = {
+    action: 'restore',
+    what: { snapshot: ref, ...(opts.include ? { paths: opts.include } : {}), detail: 'as a tar archive' },
+    after: (r) => ({ snapshot: r.snapshotId, counts: { files: r.files, bytes: r.bytes, failures: r.failures.length }, result: r.failures.length ? 'incomplete' : 'ok' }),
+  };
+  const r = await withRepository({ ...repoOptions(cmd), audit }, (repo) =>
     toOutput(opts.file, opts.overwrite, (out, end) => runRestoreTar(repo, { snapshot: ref, include: opts.include, out, end })),
   );
   // With the archive on stdout, the summary goes to stderr.
