@@ -77,7 +77,9 @@ export class AuditTrail {
       },
       this.macKey,
     );
-    if (this.opts.upload !== false) {
+    // A failed command may have failed because of the storage: its entry waits for the next
+    // command that writes, rather than retrying against a storage that is down and saying so twice.
+    if (this.opts.upload !== false && result !== 'failed') {
       await this.upload().catch((e: unknown) =>
         this.opts.notice?.(`audit entry ${entry.seq} kept locally; it goes to the repository with the next command that can write (${describeError(e)})`),
       );

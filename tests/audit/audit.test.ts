@@ -49,9 +49,10 @@ describe('audit trail', () => {
     expect(fs.readFileSync(logFile, 'utf8')).not.toContain('dupont');
     expect((await cliOk(['audit', ...common])).stdout).not.toContain('dupont');
 
-    // The repository holds a copy (every entry: check and drill ran on read-only storage, the next writer copied them).
+    // The repository holds a copy (check and drill ran on read-only storage: the next writer copied their entries).
     const remote = (await cliOk(['audit', '--repository', '--json', ...common])).stdout.trim().split('\n');
-    expect(remote).toHaveLength(7);
+    // All but the failed restore, which waits for the next command that writes (a failure may be the storage's).
+    expect(remote).toHaveLength(6);
     expect(remote.join('\n')).not.toContain('dupont');
     const audited = fs.readdirSync(path.join(repoDir, 'audit'));
     for (const f of audited) expect(fs.readFileSync(path.join(repoDir, 'audit', f)).toString('latin1')).not.toMatch(/backup|restore/);

@@ -31,8 +31,9 @@ export function registerAnomaly(program: Command): void {
     .argument('[snapshot...]', 'snapshot ids or unique prefixes (default: every one not acknowledged)')
     .option('--json', 'print the ids acknowledged')
     .action(async (refs: string[], opts: { json?: boolean }, c: Command) => {
+      // The catalog in read mode: clearing its record needs no writer lock (a running agent keeps it during backups).
       const audit: AuditSpec<string[]> = { action: 'anomaly-ack', after: (ids) => ({ counts: { acknowledged: ids.length }, detail: ids.map((i) => i.slice(0, 8)).join(' ') }) };
-      const ids = await withRepository({ ...repoOptions(c, { catalog: 'write', command: 'anomaly ack' }), audit }, (repo, local) => ackAnomalies(repo, local?.catalog, refs));
+      const ids = await withRepository({ ...repoOptions(c), audit }, (repo, local) => ackAnomalies(repo, local?.catalog, refs));
       if (opts.json) return printJson({ acknowledged: ids });
       println(ids.length ? `acknowledged ${ids.length} suspect snapshot(s): ${ids.map((i) => i.slice(0, 8)).join(' ')}` : 'nothing to acknowledge');
     });
