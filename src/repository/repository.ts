@@ -5,17 +5,20 @@
  * @module
  */
 import { createHash } from 'node:crypto';
-import { IntegrityError, isStorageError, RepositoryNotFoundError, UsageError, WrongPasswordError } from '../domain/errors.js';
+import { IntegrityError, isStorageError, RepositoryNotFoundError, UsageError, WriteOnlyError, WrongPasswordError } from '../domain/errors.js';
 import { idFromBytes, isHexId, type BlobId, type IndexId, type KeyId, type PackId, type SnapshotId } from '../domain/ids.js';
 import { keyedId } from '../crypto/blob-id.js';
 import type { PutOptions, Storage } from '../storage/storage.js';
 import { CodecPool } from '../workers/codec.js';
 import type { BlobType } from './blob-codec.js';
 import { MemoryBlobIndex, type BlobIndex, type IndexedBlob } from './blob-index.js';
-import { decodeConfig, type RepoConfig } from './config.js';
-import { openEnvelope, sealEnvelope } from './envelope.js';
+import { decodeConfig, encodeConfig, type RepoConfig } from './config.js';
+import { envelopeSession, openEnvelope, sealEnvelope, type SealingKey } from './envelope.js';
 import { decodeIndex, encodeIndex, type IndexContent } from './index-file.js';
-import { createKeyFile, parseKeyFile, unlockKeyFile, type MasterKeys } from './keyfile.js';
+import { createKeyFile, parseKeyFile, unlockKeyFile, type UnlockedKeys } from './keyfile.js';
+import { sessionKeyPair, type BoxKeyPair } from '../crypto/sealed-box.js';
+import { newSessionKey, openSessionKey, sessionObjectKey, SESSIONS_PREFIX, type WriteSessionKey } from './session.js';
+import type { RangeBlob } from '../workers/codec-tasks.js';
 import type { KdfProfile } from '../crypto/kdf.js';
 import { CONFIG_KEY, idOfKey, INDEX_PREFIX, indexKey, keyFileKey, KEYS_PREFIX, packKey, SNAPSHOTS_PREFIX, snapshotKey } from './layout.js';
 import { decodePackHeader, headerLengthFromTrailer, PACK_TRAILER_BYTES, type PackBuilder, type PackEntry } from './pack.js';
@@ -51,17 +54,48 @@ const INDEX_FETCH_CONCURRENCY = 8;
 export class Repository {
   private readonly treeCache = new Map<BlobId, Tree>();
   private codecPool: CodecPool | undefined;
+  /** Full key: the data key. Write-only key: undefined (it cannot read history). */
+  private readonly dataKey: Buffer | undefined;
+  private readonly idKey: Buffer;
+  /** Write-only key: the public key new session keys are sealed to. */
+  private readonly sessionPublicKey: Buffer | undefined;
+  private boxPair: BoxKeyPair | undefined;
+  /** Write-only: the session sealing what is written now, and the upload of its `sessions/` object. */
+  private session: { readonly key: WriteSessionKey; readonly stored: Promise<void> } | undefined;
+  /** Full key: opened session keys, by hex session id. */
+  private readonly sessionKeys = new Map<string, Promise<Buffer>>();
+  /** Full key: the key of each pack's blobs, once looked up (only when sessions exist). */
+  private readonly packKeys = new Map<PackId, Promise<Buffer>>();
+  /** Whether any write-only session exists; until then every pack is sealed with the data key. */
+  private hasSessions = false;
 
   private constructor(
     readonly storage: Storage,
     readonly config: RepoConfig,
-    private readonly keys: MasterKeys,
+    unlocked: UnlockedKeys,
     /** The key file that opened the repository. */
     readonly keyId: KeyId,
     readonly index: BlobIndex,
     private readonly workers: number | undefined,
     private readonly cache: ObjectCache | undefined,
-  ) {}
+  ) {
+    this.idKey = unlocked.keys.idKey;
+    if (unlocked.kind === 'full') {
+      this.dataKey = unlocked.keys.dataKey;
+      this.sessionPublicKey = undefined;
+    } else {
+      this.dataKey = undefined;
+      this.sessionPublicKey = unlocked.keys.sessionPublicKey;
+    }
+  }
+
+  /**
+   * Opened with a write-only key (docs/FORMAT.md §10): it can add backups and deduplicate
+   * (through its local catalog) but not read what is stored, its own earlier backups included.
+   */
+  get writeOnly(): boolean {
+    return this.dataKey === undefined;
+  }
 
   static async open(storage: Storage, password: Uint8Array, opts: OpenOptions = {}): Promise<Repository> {
     const configBytes = await storage.get(CONFIG_KEY).catch((e: unknown) => {
@@ -71,19 +105,141 @@ export class Repository {
       throw e;
     });
     const { keys, keyId, repositoryId } = await unlock(storage, password);
-    const config = decodeConfig(openEnvelope('config', configBytes, keys.dataKey, CONFIG_KEY), CONFIG_KEY);
+    // A write-only key carries the config's plaintext: it cannot open the sealed `config`.
+    const config =
+      keys.kind === 'full'
+        ? decodeConfig(openEnvelope('config', configBytes, keys.keys.dataKey, CONFIG_KEY), CONFIG_KEY)
+        : decodeConfig(keys.keys.config, `${keyFileKey(keyId)} (config)`);
     if (config.id !== repositoryId) {
       throw new IntegrityError(CONFIG_KEY, `key file ${keyId.slice(0, 8)} belongs to another repository than ${CONFIG_KEY}`);
     }
     const local = opts.local?.(config);
     const index = local?.index ?? opts.index ?? new MemoryBlobIndex();
-    return new Repository(storage, config, keys, keyId, index, opts.workers, local?.cache ?? opts.cache);
+    const repo = new Repository(storage, config, keys, keyId, index, opts.workers, local?.cache ?? opts.cache);
+    if (!repo.writeOnly) await repo.lookForSessions();
+    return repo;
   }
 
-  /** The blob codec's worker pool, started on first use. */
+  /** The blob codec's worker pool, started on first use (write-only: sealing with the current session's key). */
   get codec(): CodecPool {
-    this.codecPool ??= new CodecPool(this.keys, this.config.compression.level, this.config.chunker, this.workers);
+    this.codecPool ??= new CodecPool({ dataKey: this.sealing().key, idKey: this.idKey }, this.config.compression.level, this.config.chunker, this.workers);
     return this.codecPool;
+  }
+
+  /**
+   * Called before each backup. With a write-only key, starts a new session: the key of the
+   * previous one is forgotten (wiped), so what it wrote cannot be read back from this
+   * process either, and its `sessions/` object is stored before anything sealed with it.
+   */
+  async beginBackup(): Promise<void> {
+    if (!this.writeOnly) return;
+    await this.codecPool?.close();
+    this.codecPool = undefined;
+    this.session?.key.key.fill(0);
+    this.session = undefined;
+    await this.currentSession().stored;
+  }
+
+  private currentSession(): { readonly key: WriteSessionKey; readonly stored: Promise<void> } {
+    if (!this.session) {
+      const key = newSessionKey(this.sessionPublicKey!, this.config.id);
+      const stored = this.putNew(sessionObjectKey(key.id.toString('hex')), key.object);
+      stored.catch(() => undefined); // awaited (and so reported) by every write sealed with it
+      this.session = { key, stored };
+    }
+    return this.session;
+  }
+
+  /** The key new objects are sealed with. */
+  private sealing(): SealingKey {
+    if (this.dataKey) return { key: this.dataKey };
+    const s = this.currentSession().key;
+    return { key: s.key, sessionId: s.id };
+  }
+
+  /** Write-only: waits until the session's key is stored (nothing sealed with it may land before). */
+  private async sessionReady(): Promise<void> {
+    if (this.writeOnly) await this.currentSession().stored;
+  }
+
+  private async lookForSessions(): Promise<void> {
+    if (this.hasSessions) return;
+    for await (const o of this.storage.list(SESSIONS_PREFIX)) {
+      if (isHexId(idOfKey(o.key))) {
+        this.hasSessions = true;
+        return;
+      }
+    }
+  }
+
+  /** Refuses, with one clear line, an operation that must read history with a write-only key. */
+  requireFullKey(what: string): void {
+    this.needFullKey(what);
+  }
+
+  private needFullKey(what: string): Buffer {
+    if (this.dataKey) return this.dataKey;
+    throw new WriteOnlyError(`this is a write-only key: it cannot read ${what}`, {
+      hint: 'restore, check --read-data and drills need a full key (the admin passphrase or the recovery key), on an admin machine',
+    });
+  }
+
+  /** The key an envelope was sealed with: the data key, or its session's key. */
+  private async envelopeKey(bytes: Uint8Array, objectKey: string): Promise<Buffer> {
+    const sid = envelopeSession(bytes, objectKey);
+    if (!sid) return this.needFullKey(objectKey);
+    if (this.session?.key.id.equals(sid)) return this.session.key.key;
+    this.needFullKey(objectKey);
+    this.hasSessions = true;
+    return this.sessionKey(sid.toString('hex'));
+  }
+
+  /** Opens `sessions/<id>` with the session key pair derived from the data key (cached). */
+  private sessionKey(id: string): Promise<Buffer> {
+    let p = this.sessionKeys.get(id);
+    if (!p) {
+      const key = sessionObjectKey(id);
+      p = this.storage.get(key).then((bytes) => {
+        checkName(key, id, bytes);
+        this.boxPair ??= sessionKeyPair(this.needFullKey(key));
+        return openSessionKey(bytes, this.boxPair, this.config.id, key);
+      });
+      p.catch(() => this.sessionKeys.delete(id));
+      this.sessionKeys.set(id, p);
+    }
+    return p;
+  }
+
+  /**
+   * The key of a pack's blobs: the key of its header (docs/FORMAT.md §10). Without any
+   * session in the repository that is the data key, with no request; otherwise the clear
+   * start of the pack's header says which, read once per pack.
+   */
+  private packBlobKey(id: PackId): Promise<Buffer> {
+    const dataKey = this.needFullKey(packKey(id));
+    if (!this.hasSessions) return Promise.resolve(dataKey);
+    let p = this.packKeys.get(id);
+    if (!p) {
+      p = this.readPackHeaderStart(id).then((start) => this.envelopeKey(start, packKey(id)));
+      p.catch(() => this.packKeys.delete(id));
+      this.packKeys.set(id, p);
+    }
+    return p;
+  }
+
+  /** The first bytes of a pack's sealed header (version, key kind, session id). */
+  private async readPackHeaderStart(id: PackId): Promise<Buffer> {
+    const key = packKey(id);
+    const total = (await this.storage.stat(key)).size;
+    if (total < PACK_TRAILER_BYTES) throw new IntegrityError(key, `${key}: truncated pack (${total} bytes)`);
+    const headerLen = headerLengthFromTrailer(await this.storage.getRange(key, total - PACK_TRAILER_BYTES, PACK_TRAILER_BYTES), total, key);
+    return this.storage.getRange(key, total - PACK_TRAILER_BYTES - headerLen, Math.min(headerLen, 34));
+  }
+
+  /** The session public key a write-only key file needs (derived from the data key). */
+  publicSessionKey(): Buffer {
+    this.boxPair ??= sessionKeyPair(this.needFullKey('the session key pair'));
+    return this.boxPair.publicKey;
   }
 
   async close(): Promise<void> {
@@ -92,7 +248,7 @@ export class Repository {
   }
 
   blobId(raw: Uint8Array): BlobId {
-    return idFromBytes<BlobId>(keyedId(this.keys.idKey, raw));
+    return idFromBytes<BlobId>(keyedId(this.idKey, raw));
   }
 
   /** Options for every new object: Object Lock retention when the repository uses it. */
@@ -135,6 +291,7 @@ export class Repository {
       });
       this.index.clear();
     }
+    if (!this.writeOnly) await this.lookForSessions();
     const todo = [...present].filter((id) => !this.index.mergedIndexes().has(id));
     let done = 0;
     this.damagedIndexes.length = 0;
@@ -143,6 +300,9 @@ export class Repository {
       try {
         content = await this.readIndex(id);
       } catch (e) {
+        // A write-only key cannot open index objects of other sessions: it deduplicates
+        // against what its catalog knows. Marked as merged so it is not fetched every time.
+        if (e instanceof WriteOnlyError) return this.index.addPacks([], id);
         if (!(e instanceof IntegrityError)) throw e;
         this.damagedIndexes.push({ object: indexKey(id), message: e.message });
         return;
@@ -156,7 +316,7 @@ export class Repository {
     const key = indexKey(id);
     const bytes = await this.storage.get(key);
     checkName(key, id, bytes);
-    return decodeIndex(openEnvelope('index', bytes, this.keys.dataKey, key), key);
+    return decodeIndex(openEnvelope('index', bytes, await this.envelopeKey(bytes, key), key), key);
   }
 
   async listIndexIds(): Promise<IndexId[]> {
@@ -166,7 +326,8 @@ export class Repository {
   }
 
   async saveIndex(content: IndexContent): Promise<IndexId> {
-    const bytes = sealEnvelope('index', encodeIndex(content), this.keys.dataKey, this.config.compression);
+    await this.sessionReady();
+    const bytes = sealEnvelope('index', encodeIndex(content), this.sealing(), this.config.compression);
     const id = sha256Id<IndexId>(bytes);
     await this.putNew(indexKey(id), bytes);
     return id;
@@ -174,12 +335,13 @@ export class Repository {
 
   // ---- packs and blobs ---------------------------------------------------------------
 
-  /** Seals the header of a filled pack; the result is ready for `savePack`. */
+  /** Seals the header of a filled pack (with the key its blobs were sealed with); the result is ready for `savePack`. */
   finishPack(builder: PackBuilder): { id: PackId; bytes: Buffer; entries: PackEntry[] } {
-    return builder.finish(this.keys.dataKey);
+    return builder.finish(this.sealing());
   }
 
   async savePack(id: PackId, bytes: Uint8Array): Promise<void> {
+    await this.sessionReady();
     await this.putNew(packKey(id), bytes);
   }
 
@@ -196,20 +358,35 @@ export class Repository {
       tail = await this.storage.getRange(key, total - PACK_TRAILER_BYTES - headerLen, headerLen + PACK_TRAILER_BYTES);
     }
     const sealedHeader = tail.subarray(tail.length - PACK_TRAILER_BYTES - headerLen, tail.length - PACK_TRAILER_BYTES);
-    return decodePackHeader(sealedHeader, total, this.keys.dataKey, key);
+    return this.decodeHeader(id, sealedHeader, total);
   }
 
   /** Parses the header at the end of a whole pack's bytes. */
-  packHeaderFromBytes(id: PackId, bytes: Buffer): PackEntry[] {
+  async packHeaderFromBytes(id: PackId, bytes: Buffer): Promise<PackEntry[]> {
     const key = packKey(id);
     const headerLen = headerLengthFromTrailer(bytes, bytes.length, key);
     const end = bytes.length - PACK_TRAILER_BYTES;
-    return decodePackHeader(bytes.subarray(end - headerLen, end), bytes.length, this.keys.dataKey, key);
+    return this.decodeHeader(id, bytes.subarray(end - headerLen, end), bytes.length);
+  }
+
+  private async decodeHeader(id: PackId, sealedHeader: Uint8Array, total: number): Promise<PackEntry[]> {
+    const key = packKey(id);
+    const headerKey = await this.envelopeKey(sealedHeader, key);
+    const entries = decodePackHeader(sealedHeader, total, headerKey, key);
+    if (this.hasSessions && !this.packKeys.has(id)) this.packKeys.set(id, Promise.resolve(headerKey));
+    return entries;
   }
 
   /** Opens one sealed blob already fetched from its pack. */
-  openBlob(b: IndexedBlob, sealed: Uint8Array): Promise<Buffer> {
-    return this.codec.open(b.type, b.id, sealed, b.rawLength, packKey(b.packId));
+  async openBlob(b: IndexedBlob, sealed: Uint8Array): Promise<Buffer> {
+    const key = await this.packBlobKey(b.packId);
+    return this.codec.open(b.type, b.id, sealed, b.rawLength, packKey(b.packId), key === this.dataKey ? undefined : key);
+  }
+
+  /** Opens every blob of one fetched range of a pack (see CodecPool.openRange). */
+  async openPackRange(packId: PackId, range: Buffer, base: number, blobs: readonly RangeBlob[]): Promise<(Buffer | IntegrityError)[]> {
+    const key = await this.packBlobKey(packId);
+    return this.codec.openRange(range, base, blobs, packKey(packId), key === this.dataKey ? undefined : key);
   }
 
   /**
@@ -252,7 +429,8 @@ export class Repository {
 
   /** The commit point of a backup: call only once everything it references is stored. */
   async saveSnapshot(s: Snapshot): Promise<SnapshotId> {
-    const bytes = sealEnvelope('snapshot', encodeSnapshot(s), this.keys.dataKey, this.config.compression);
+    await this.sessionReady();
+    const bytes = sealEnvelope('snapshot', encodeSnapshot(s), this.sealing(), this.config.compression);
     const id = sha256Id<SnapshotId>(bytes);
     await this.putNew(snapshotKey(id), bytes);
     this.cache?.putSnapshot(id, encodeSnapshot(s));
@@ -265,7 +443,7 @@ export class Repository {
     if (local) return decodeSnapshot(local, key);
     const bytes = await this.storage.get(key);
     checkName(key, id, bytes);
-    const plain = openEnvelope('snapshot', bytes, this.keys.dataKey, key);
+    const plain = openEnvelope('snapshot', bytes, await this.envelopeKey(bytes, key), key);
     const s = decodeSnapshot(plain, key);
     this.cache?.putSnapshot(id, plain);
     return s;
@@ -285,12 +463,16 @@ export class Repository {
     return ids;
   }
 
-  /** Every snapshot, oldest first. */
+  /** Every snapshot, oldest first (with a write-only key: only those its catalog holds). */
   async snapshots(): Promise<SnapshotEntry[]> {
     const ids = await this.listSnapshotIds();
     const out: SnapshotEntry[] = [];
     await forEachLimited(ids, INDEX_FETCH_CONCURRENCY, async (id) => {
-      out.push({ id, snapshot: await this.readSnapshot(id) });
+      try {
+        out.push({ id, snapshot: await this.readSnapshot(id) });
+      } catch (e) {
+        if (!(e instanceof WriteOnlyError)) throw e;
+      }
     });
     return out.sort((a, b) => a.snapshot.time.localeCompare(b.snapshot.time) || a.id.localeCompare(b.id));
   }
@@ -314,8 +496,13 @@ export class Repository {
   // ---- keys ---------------------------------------------------------------------------
 
   /** Adds a key file wrapping the same master keys under another passphrase. */
-  async addKey(password: Uint8Array, opts: { profile: KdfProfile; label: string }): Promise<KeyId> {
-    const { id, bytes } = await createKeyFile(this.keys, password, this.config.id, opts);
+  async addKey(password: Uint8Array, opts: { profile: KdfProfile; label: string; writeOnly?: boolean }): Promise<KeyId> {
+    // A write-only key can re-wrap its own material (key passwd), never create a full key.
+    const writeOnly = opts.writeOnly ?? this.writeOnly;
+    const keys = writeOnly
+      ? { idKey: this.idKey, sessionPublicKey: this.sessionPublicKey ?? this.publicSessionKey(), config: encodeConfig(this.config) }
+      : { dataKey: this.needFullKey('the master keys (adding a full key needs a full key)'), idKey: this.idKey };
+    const { id, bytes } = await createKeyFile(keys, password, this.config.id, opts);
     await this.putNew(keyFileKey(id), bytes);
     return id;
   }
@@ -336,7 +523,7 @@ export class Repository {
   }
 }
 
-async function unlock(storage: Storage, password: Uint8Array): Promise<{ keys: MasterKeys; keyId: KeyId; repositoryId: string }> {
+async function unlock(storage: Storage, password: Uint8Array): Promise<{ keys: UnlockedKeys; keyId: KeyId; repositoryId: string }> {
   let tried = 0;
   for await (const o of storage.list(KEYS_PREFIX)) {
     const id = idOfKey(o.key);

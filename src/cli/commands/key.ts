@@ -19,21 +19,25 @@ export function registerKey(program: Command): void {
     .action(async (opts: { json?: boolean }, cmd: Command) => {
       const { keys, current } = await withRepository(repoOptions(cmd), async (repo) => ({ keys: await listKeys(repo.storage), current: repo.keyId }));
       if (opts.json) return printJson(keys.map((k) => ({ ...k, current: k.id === current })));
-      for (const k of keys) println(`${k.id === current ? '*' : ' '} ${k.id.slice(0, 8)}  ${k.label.padEnd(9)} ${k.created.slice(0, 19)}  ${k.username}@${k.host}  ${k.kdf}`);
+      for (const k of keys) {
+        println(`${k.id === current ? '*' : ' '} ${k.id.slice(0, 8)}  ${k.label.padEnd(9)} ${k.kind.padEnd(10)} ${k.created.slice(0, 19)}  ${k.username}@${k.host}  ${k.kdf}`);
+      }
     });
 
   key
     .command('add')
     .description('add a passphrase')
     .option('--new-password-file <file>', 'file holding the new passphrase (mode 0600); else asked on the terminal')
-    .option('--label <label>', 'what this key is for', 'admin')
+    .option('--label <label>', 'what this key is for (default: admin, or agent with --write-only)')
+    .option('--write-only', "a key for a backup agent: it can add backups, not read any (the server's key)")
     .addOption(kdf())
-    .action(async (opts: { newPasswordFile?: string; label: string; kdf: string }, cmd: Command) => {
+    .action(async (opts: { newPasswordFile?: string; label?: string; writeOnly?: boolean; kdf: string }, cmd: Command) => {
       const id = await withRepository(repoOptions(cmd), async (repo) => {
         const pw = await newPassword(opts.newPasswordFile);
-        return repo.addKey(pw, { profile: parseKdfProfile(opts.kdf), label: opts.label });
+        const label = opts.label ?? (opts.writeOnly ? 'agent' : 'admin');
+        return repo.addKey(pw, { profile: parseKdfProfile(opts.kdf), label, writeOnly: opts.writeOnly === true });
       });
-      println(`added key ${id.slice(0, 8)}`);
+      println(`added ${opts.writeOnly ? 'write-only ' : ''}key ${id.slice(0, 8)}`);
     });
 
   key
