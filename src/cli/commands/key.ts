@@ -1,5 +1,6 @@
 import { Option, type Command } from 'commander';
 import { withRepository } from '../../app/repo.js';
+import { combineRecoveryShares, splitRecoveryKey } from '../../app/recovery-shares.js';
 import { promptSecret, readSecretFile } from '../../app/secrets.js';
 import { KDF_PROFILES, parseKdfProfile } from '../../crypto/kdf.js';
 import { UsageError } from '../../domain/errors.js';
@@ -50,6 +51,30 @@ export function registerKey(program: Command): void {
     });
 
   key
+    .command('recovery-split')
+    .description('split the recovery key into shares, any --threshold of which restore it (no repository needed)')
+    .requiredOption('--recovery-key-file <file>', 'file holding the recovery key (mode 0600)')
+    .requiredOption('--threshold <m>', 'shares needed to restore it', positiveInt)
+    .requiredOption('--shares <n>', 'shares to make', positiveInt)
+    .action(async (opts: { recoveryKeyFile: string; threshold: number; shares: number }) => {
+      const key = await readSecretFile(opts.recoveryKeyFile, 'recovery key');
+      try {
+        for (const line of splitRecoveryKey(key, opts.threshold, opts.shares)) println(line);
+      } finally {
+        key.fill(0);
+      }
+    });
+
+  key
+    .command('recovery-combine')
+    .description('print the recovery key rebuilt from shares (one per file, mode 0600)')
+    .argument('<share-files...>', 'files each holding one share')
+    .action(async (files: string[]) => {
+      const lines = await Promise.all(files.map(async (f) => (await readSecretFile(f, 'recovery key share')).toString('latin1')));
+      println(combineRecoveryShares(lines));
+    });
+
+  key
     .command('passwd')
     .description('change the passphrase: add a key file for the new one, then remove the current one')
     .option('--new-password-file <file>', 'file holding the new passphrase (mode 0600)')
@@ -73,4 +98,9 @@ async function newPassword(file: string | undefined): Promise<Buffer> {
   const pw = await promptSecret('New passphrase: ');
   if (!pw.equals(await promptSecret('New passphrase again: '))) throw new UsageError('the passphrases do not match');
   return pw;
+}
+
+function positiveInt(v: string): number {
+  if (!/^\d{1,3}$/.test(v)) throw new UsageError(`"${v}" is not a whole number from 1 to 255`);
+  return Number(v);
 }
