@@ -22,7 +22,7 @@ function filesUnder(dir: string): string[] {
   return fs.readdirSync(dir, { recursive: true, withFileTypes: true }).filter((d) => d.isFile()).map((d) => path.join(d.parentPath, d.name));
 }
 
-describe.skipIf(!env)('secrets never leak', () => {
+describe.skipIf(!env)('secrets never leak (a write-only agent on S3)', () => {
   const e = env ?? SKIPPED_S3;
   let bucket: TestBucket;
   beforeAll(async () => {
@@ -59,7 +59,8 @@ describe.skipIf(!env)('secrets never leak', () => {
       passwordFile: agentPw,
       stateDir: agentState,
       sources: [{ path: src }],
-      schedule: { backup: '*/2 * * * * *' },
+      schedule: { backup: '*/2 * * * * *', check: '*/3 * * * * *', drill: '*/3 * * * * *' },
+      logLevel: 'debug', // file names and every detail: still no secret
       s3: { accessKeyIdFile: keyIdFile, secretAccessKeyFile: secretFile, region: e.region },
       watch: { debounceMs: 200, settleSeconds: 1, maxSettleSeconds: 5 },
       retry: { minSeconds: 1, maxSeconds: 2 },
@@ -69,6 +70,11 @@ describe.skipIf(!env)('secrets never leak', () => {
     const procTexts: string[] = [];
     try {
       await agent.waitFor(isBackupDone);
+      // A write-only agent cannot read its backups: its scheduled check and drill are skipped, saying why.
+      for (const job of ['check', 'drill']) {
+        const skipped = await agent.waitFor((l) => l.job === job && l.outcome !== undefined);
+        expect(skipped).toMatchObject({ outcome: 'skipped', reason: expect.stringMatching(/write-only key/) });
+      }
       // While it runs: its argv and the titles of the process and of every thread (workers).
       const pid = agent.child.pid!;
       procTexts.push(fs.readFileSync(`/proc/${pid}/cmdline`, 'latin1'), fs.readFileSync(`/proc/${pid}/comm`, 'latin1'));
