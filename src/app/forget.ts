@@ -10,11 +10,11 @@ import type { Catalog } from '../catalog/catalog.js';
 import type { SnapshotId } from '../domain/ids.js';
 import { snapshotKey } from '../repository/layout.js';
 import type { Repository } from '../repository/repository.js';
-import { planRetention, type RetentionPlan, type RetentionPolicy } from '../retention/policy.js';
+import { planRetention, type RetentionOptions, type RetentionPlan, type RetentionPolicy } from '../retention/policy.js';
 import { toListing, type SnapshotListing } from './browse.js';
 
-export async function planForget(repo: Repository, policy: RetentionPolicy): Promise<RetentionPlan<SnapshotListing>> {
-  return planRetention((await repo.snapshots()).map(toListing), policy);
+export async function planForget(repo: Repository, policy: RetentionPolicy, opts: RetentionOptions = {}): Promise<RetentionPlan<SnapshotListing>> {
+  return planRetention((await repo.snapshots()).map(toListing), policy, opts);
 }
 
 /** Deletes the snapshot objects; returns how many were deleted. */

@@ -17,6 +17,7 @@ import { validateDetailed } from 'node-cron';
 import { z } from 'zod';
 import { parseSubset } from '../checker/subset.js';
 import { ConfigError, describeError } from '../domain/errors.js';
+import { parseDuration } from '../retention/policy.js';
 import { alertsSchema, metricsSchema } from './monitoring.js';
 
 const absolutePath = z.string().refine((p) => path.isAbsolute(p), { message: 'expected an absolute path' });
@@ -47,6 +48,14 @@ const source = z.strictObject({
   include: z.array(glob).default([]),
 });
 
+const duration = z.string().superRefine((d, ctx) => {
+  try {
+    parseDuration(d);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'expected a duration such as 2d, 36h, 1y6m' });
+  }
+});
+
 const retention = z
   .strictObject({
     keepLast: count.default(0),
@@ -55,11 +64,15 @@ const retention = z
     keepWeekly: count.default(0),
     keepMonthly: count.default(0),
     keepYearly: count.default(0),
+    keepWithin: duration.optional(),
+    keepTags: z.array(z.string().min(1)).default([]),
+    /** no snapshot younger than this many days is forgotten, whatever the keep rules say */
+    floorDays: z.number().min(0).default(0),
     /** false (default): only log what would be forgotten */
     apply: z.boolean().default(false),
   })
-  .refine((r) => r.keepLast + r.keepHourly + r.keepDaily + r.keepWeekly + r.keepMonthly + r.keepYearly > 0, {
-    message: 'keeps nothing: set at least one of keepLast, keepHourly, keepDaily, keepWeekly, keepMonthly, keepYearly above 0',
+  .refine((r) => r.keepLast + r.keepHourly + r.keepDaily + r.keepWeekly + r.keepMonthly + r.keepYearly > 0 || r.keepWithin !== undefined || r.keepTags.length > 0, {
+    message: 'keeps nothing: set at least one of keepLast, keepHourly, keepDaily, keepWeekly, keepMonthly, keepYearly above 0, or keepWithin, or keepTags',
   });
 
 export const agentConfigSchema = z.strictObject({

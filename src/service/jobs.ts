@@ -10,6 +10,7 @@ import { runBackup } from '../app/backup.js';
 import { runCheck } from '../app/check.js';
 import { drill } from '../app/drill.js';
 import { forgetSnapshots, planForget } from '../app/forget.js';
+import { retentionFloorDays } from '../retention/floor.js';
 import type { AgentSession } from '../app/agent-session.js';
 import type { RepoOptions } from '../app/repo.js';
 import { rescan } from '../app/rescan.js';
@@ -188,7 +189,7 @@ const retention: Job = async (ctx) => {
   if (!policy) return { outcome: 'skipped', detail: { reason: 'no retention policy' } };
   const session = await ctx.session();
   if (session.repo.writeOnly) return WRITE_ONLY_SKIP;
-  const plan = await planForget(session.repo, policy);
+  const plan = await planForget(session.repo, policy, { floorDays: retentionFloorDays(policy.floorDays) });
   for (const d of plan.forget) {
     const s = d.snapshot;
     ctx.log.info({ job: 'retention', snapshot: s.shortId, snapshotTime: s.time, host: s.host }, policy.apply ? 'forgetting snapshot' : 'would forget snapshot (retention.apply is false)');
