@@ -86,6 +86,18 @@ export async function backup(repo: Repository, opts: BackupOptions): Promise<Bac
   const host = opts.host ?? hostname();
   const parent = await findParent(repo, host, paths);
   await repo.beginBackup();
+  try {
+    return await backupInSession(repo, opts, { started, paths, host, parent });
+  } finally {
+    await repo.endBackup();
+  }
+}
+
+async function backupInSession(
+  repo: Repository,
+  opts: BackupOptions,
+  { started, paths, host, parent }: { started: number; paths: string[]; host: string; parent: Awaited<ReturnType<typeof findParent>> },
+): Promise<BackupResult> {
   const session = new WriteSession(repo, opts.session);
   const run = new BackupRun(repo, session, opts);
   let rootTree: BlobId;

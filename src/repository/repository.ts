@@ -68,6 +68,8 @@ export class Repository {
   private readonly packKeys = new Map<PackId, Promise<Buffer>>();
   /** Whether any write-only session exists; until then every pack is sealed with the data key. */
   private hasSessions = false;
+  /** Write-only: index objects of other sessions, which it cannot open (skipped from then on). */
+  private readonly unreadableIndexes = new Set<IndexId>();
 
   private constructor(
     readonly storage: Storage,
@@ -138,6 +140,20 @@ export class Repository {
     this.session?.key.key.fill(0);
     this.session = undefined;
     await this.currentSession().stored;
+  }
+
+  /**
+   * Called when a backup ends, however it ends. With a write-only key, wipes the session
+   * key at once, so that the process holds no key of a finished backup while it waits for
+   * the next one (the next write starts a new session).
+   */
+  async endBackup(): Promise<void> {
+    if (!this.writeOnly || !this.session) return;
+    await this.codecPool?.close();
+    this.codecPool = undefined;
+    await this.session.stored.catch(() => undefined);
+    this.session.key.key.fill(0);
+    this.session = undefined;
   }
 
   private currentSession(): { readonly key: WriteSessionKey; readonly stored: Promise<void> } {
@@ -292,7 +308,7 @@ export class Repository {
       this.index.clear();
     }
     if (!this.writeOnly) await this.lookForSessions();
-    const todo = [...present].filter((id) => !this.index.mergedIndexes().has(id));
+    const todo = [...present].filter((id) => !this.index.mergedIndexes().has(id) && !this.unreadableIndexes.has(id));
     let done = 0;
     this.damagedIndexes.length = 0;
     await forEachLimited(todo, INDEX_FETCH_CONCURRENCY, async (id) => {
@@ -301,8 +317,9 @@ export class Repository {
         content = await this.readIndex(id);
       } catch (e) {
         // A write-only key cannot open index objects of other sessions: it deduplicates
-        // against what its catalog knows. Marked as merged so it is not fetched every time.
-        if (e instanceof WriteOnlyError) return this.index.addPacks([], id);
+        // against what its catalog knows. Not marked as merged in the catalog: a full key
+        // using the same catalog later must still merge it (or its blobs would be missing).
+        if (e instanceof WriteOnlyError) return void this.unreadableIndexes.add(id);
         if (!(e instanceof IntegrityError)) throw e;
         this.damagedIndexes.push({ object: indexKey(id), message: e.message });
         return;

@@ -16,6 +16,9 @@ import { decodeIndex, encodeIndex } from '../../src/repository/index-file.js';
 import { decodePackHeader, headerLengthFromTrailer, PackBuilder, padme, PACK_TRAILER_BYTES } from '../../src/repository/pack.js';
 import { decodeTree, encodeTree, type TreeNode } from '../../src/repository/tree.js';
 import { csvText, seededBytes } from '../helpers/tree.js';
+import { createHash } from 'node:crypto';
+import { sessionKeyPair } from '../../src/crypto/sealed-box.js';
+import { newSessionKey, openSessionKey } from '../../src/repository/session.js';
 
 const sizes = { minSize: 16 * 1024, avgSize: 64 * 1024, maxSize: 256 * 1024 };
 const keys = { dataKey: randomBytes(32), idKey: randomBytes(32) };
@@ -181,5 +184,22 @@ describe('trees', () => {
       const bytes = Buffer.from(JSON.stringify({ nodes: [{ ...node('x'), name: bad }] }));
       expect(() => decodeTree(bytes, 't')).toThrow(/unsafe name/);
     }
+  });
+});
+
+describe('write-only session keys (§10)', () => {
+  it('open only with the key pair derived from the data key, and only in their repository', () => {
+    const repoId = 'ab'.repeat(32);
+    const pair = sessionKeyPair(keys.dataKey);
+    // Derived, so every full key holder computes the same pair.
+    expect(sessionKeyPair(Buffer.from(keys.dataKey)).publicKey).toEqual(pair.publicKey);
+    const s = newSessionKey(pair.publicKey, repoId);
+    expect(s.id).toEqual(createHash('sha256').update(s.object).digest());
+    expect(openSessionKey(s.object, pair, repoId, 'sessions/x')).toEqual(s.key);
+    expect(() => openSessionKey(s.object, pair, 'cd'.repeat(32), 'sessions/x')).toThrow(/another repository/);
+    expect(() => openSessionKey(s.object, sessionKeyPair(Buffer.alloc(32, 3)), repoId, 'sessions/x')).toThrow(IntegrityError);
+    const flipped = Buffer.from(s.object);
+    flipped[60]! ^= 1;
+    expect(() => openSessionKey(flipped, pair, repoId, 'sessions/x')).toThrow(IntegrityError);
   });
 });
