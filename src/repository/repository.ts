@@ -17,7 +17,8 @@ import { openEnvelope, sealEnvelope } from './envelope.js';
 import { decodeIndex, encodeIndex, type IndexContent } from './index-file.js';
 import { createKeyFile, parseKeyFile, unlockKeyFile, type MasterKeys } from './keyfile.js';
 import type { KdfProfile } from '../crypto/kdf.js';
-import { CONFIG_KEY, idOfKey, INDEX_PREFIX, indexKey, keyFileKey, KEYS_PREFIX, packKey, SNAPSHOTS_PREFIX, snapshotKey } from './layout.js';
+import { CONFIG_KEY, idOfKey, INDEX_PREFIX, indexKey, keyFileKey, KEYS_PREFIX, packKey, PRUNE_PREFIX, prunePlanKey, SNAPSHOTS_PREFIX, snapshotKey } from './layout.js';
+import { decodePrunePlan, encodePrunePlan, type PrunePlan } from './prune-plan.js';
 import { decodePackHeader, headerLengthFromTrailer, PACK_TRAILER_BYTES, type PackBuilder, type PackEntry } from './pack.js';
 import { decodeSnapshot, encodeSnapshot, type Snapshot } from './snapshot.js';
 import { decodeTree, type Tree } from './tree.js';
@@ -113,7 +114,10 @@ export class Repository {
 
   /**
    * Merges every index object not merged yet into the blob index. If an index object the
-   * blob index knows has disappeared (a prune elsewhere), it is rebuilt from scratch.
+   * blob index knows has disappeared (a prune elsewhere), or a new one supersedes one it
+   * merged (a prune hid packs it marked for deletion), it is rebuilt from scratch.
+   * Superseded index objects are never merged (docs/FORMAT.md §8, §11): that is what keeps
+   * a backup from deduplicating against packs a prune is about to delete.
    * A damaged index object is skipped and listed in `damagedIndexes`, never merged.
    */
   async loadIndex(onProgress?: (done: number, total: number) => void): Promise<void> {
@@ -123,33 +127,48 @@ export class Repository {
       if (isHexId(id)) present.add(id as IndexId);
     }
     const merged = this.index.mergedIndexes();
-    if ([...merged].some((id) => !present.has(id))) {
-      // Index objects known before are gone. That is a prune elsewhere, or the repository
-      // itself vanished (a volume not mounted, a wrong prefix): in the second case clearing
-      // the mirror would be wrong and later writes would land outside any repository.
-      await this.storage.stat(CONFIG_KEY).catch((e: unknown) => {
-        if (isStorageError(e, 'not-found')) {
-          throw new RepositoryNotFoundError(`the repository at ${this.storage.location} has disappeared (no config object)`);
+    const read = new Map<IndexId, IndexContent>();
+    const damaged: { object: string; message: string }[] = [];
+    const fetchAll = async (ids: readonly IndexId[]) =>
+      forEachLimited(ids, INDEX_FETCH_CONCURRENCY, async (id) => {
+        if (read.has(id)) return;
+        try {
+          read.set(id, await this.readIndex(id));
+        } catch (e) {
+          // Listed a moment ago, deleted since: a prune elsewhere removed a superseded object.
+          if (isStorageError(e, 'not-found')) return;
+          if (!(e instanceof IntegrityError)) throw e;
+          damaged.push({ object: indexKey(id), message: e.message });
         }
-        throw e;
+        onProgress?.(read.size + damaged.length, present.size);
       });
-      this.index.clear();
-    }
-    const todo = [...present].filter((id) => !this.index.mergedIndexes().has(id));
-    let done = 0;
-    this.damagedIndexes.length = 0;
-    await forEachLimited(todo, INDEX_FETCH_CONCURRENCY, async (id) => {
-      let content: IndexContent;
-      try {
-        content = await this.readIndex(id);
-      } catch (e) {
-        if (!(e instanceof IntegrityError)) throw e;
-        this.damagedIndexes.push({ object: indexKey(id), message: e.message });
-        return;
+    await fetchAll([...present].filter((id) => !merged.has(id)));
+    const superseded = new Set<IndexId>();
+    for (const c of read.values()) for (const s of c.supersedes) superseded.add(s);
+    const gone = [...merged].some((id) => !present.has(id));
+    if (gone || [...merged].some((id) => superseded.has(id))) {
+      if (gone) {
+        // Index objects known before are gone. That is a prune elsewhere, or the repository
+        // itself vanished (a volume not mounted, a wrong prefix): in the second case clearing
+        // the mirror would be wrong and later writes would land outside any repository.
+        await this.storage.stat(CONFIG_KEY).catch((e: unknown) => {
+          if (isStorageError(e, 'not-found')) {
+            throw new RepositoryNotFoundError(`the repository at ${this.storage.location} has disappeared (no config object)`);
+          }
+          throw e;
+        });
       }
-      this.index.addPacks(content.packs, id);
-      onProgress?.(++done, todo.length);
-    });
+      this.index.clear();
+      await fetchAll([...present]);
+      for (const c of read.values()) for (const s of c.supersedes) superseded.add(s);
+    }
+    this.damagedIndexes.length = 0;
+    this.damagedIndexes.push(...damaged);
+    for (const [id, content] of read) {
+      if (this.index.mergedIndexes().has(id)) continue;
+      // A superseded object is recorded as merged with no packs, so it is not fetched again.
+      this.index.addPacks(superseded.has(id) ? [] : content.packs, id);
+    }
   }
 
   async readIndex(id: IndexId): Promise<IndexContent> {
@@ -309,6 +328,32 @@ export class Repository {
     if (matches.length > 1) throw new UsageError(`snapshot id prefix ${ref} is ambiguous (${matches.length} matches)`);
     const id = matches[0]!;
     return { id, snapshot: await this.readSnapshot(id) };
+  }
+
+  // ---- prune plans -------------------------------------------------------------------
+
+  async savePrunePlan(plan: PrunePlan): Promise<string> {
+    const bytes = sealEnvelope('prune-plan', encodePrunePlan(plan), this.keys.dataKey, this.config.compression);
+    const id = sha256Id<IndexId>(bytes);
+    await this.putNew(prunePlanKey(id), bytes);
+    return id;
+  }
+
+  async readPrunePlan(id: string): Promise<PrunePlan> {
+    const key = prunePlanKey(id);
+    const bytes = await this.storage.get(key);
+    checkName(key, id, bytes);
+    return decodePrunePlan(openEnvelope('prune-plan', bytes, this.keys.dataKey, key), key);
+  }
+
+  /** Every prune plan in the repository (a handful at most), with its id. */
+  async prunePlans(): Promise<{ id: string; plan: PrunePlan }[]> {
+    const out: { id: string; plan: PrunePlan }[] = [];
+    for await (const o of this.storage.list(PRUNE_PREFIX)) {
+      const id = idOfKey(o.key);
+      if (isHexId(id)) out.push({ id, plan: await this.readPrunePlan(id) });
+    }
+    return out.sort((a, b) => a.plan.created.localeCompare(b.plan.created) || a.id.localeCompare(b.id));
   }
 
   // ---- keys ---------------------------------------------------------------------------
