@@ -5,13 +5,13 @@
  * @module
  */
 import { createHash } from 'node:crypto';
-import { IntegrityError, isStorageError, RepositoryNotFoundError, UsageError, WrongPasswordError } from '../domain/errors.js';
+import { FormatError, IntegrityError, isStorageError, RepositoryNotFoundError, UsageError, WrongPasswordError } from '../domain/errors.js';
 import { idFromBytes, isHexId, type BlobId, type IndexId, type KeyId, type PackId, type SnapshotId } from '../domain/ids.js';
 import { keyedId } from '../crypto/blob-id.js';
 import type { PutOptions, Storage } from '../storage/storage.js';
 import { CodecPool } from '../workers/codec.js';
 import type { BlobType } from './blob-codec.js';
-import { MemoryBlobIndex, type BlobIndex, type IndexedBlob } from './blob-index.js';
+import { LayeredBlobIndex, MemoryBlobIndex, type BlobIndex, type IndexedBlob } from './blob-index.js';
 import { decodeConfig, type RepoConfig } from './config.js';
 import { openEnvelope, sealEnvelope } from './envelope.js';
 import { decodeIndex, encodeIndex, type IndexContent } from './index-file.js';
@@ -59,7 +59,7 @@ export class Repository {
     private readonly keys: MasterKeys,
     /** The key file that opened the repository. */
     readonly keyId: KeyId,
-    readonly index: BlobIndex,
+    readonly index: LayeredBlobIndex,
     private readonly workers: number | undefined,
     private readonly cache: ObjectCache | undefined,
   ) {}
@@ -78,7 +78,7 @@ export class Repository {
     }
     const local = opts.local?.(config);
     const index = local?.index ?? opts.index ?? new MemoryBlobIndex();
-    return new Repository(storage, config, keys, keyId, index, opts.workers, local?.cache ?? opts.cache);
+    return new Repository(storage, config, keys, keyId, new LayeredBlobIndex(index), opts.workers, local?.cache ?? opts.cache);
   }
 
   /** The blob codec's worker pool, started on first use. */
@@ -169,6 +169,35 @@ export class Repository {
       // A superseded object is recorded as merged with no packs, so it is not fetched again.
       this.index.addPacks(superseded.has(id) ? [] : content.packs, id);
     }
+    await this.loadHidden(present, read);
+  }
+
+  /**
+   * The packs of index objects that prune plans mark for deletion, as the index's hidden
+   * layer: readable (a snapshot written during the plan's grace period may need them until
+   * the plan is carried out), never deduplicated against.
+   */
+  private async loadHidden(present: ReadonlySet<IndexId>, read: ReadonlyMap<IndexId, IndexContent>): Promise<void> {
+    const wanted = new Set<IndexId>();
+    let plans: { plan: PrunePlan }[] = [];
+    try {
+      plans = await this.prunePlans();
+    } catch (e) {
+      // A damaged plan must not stop backups and restores; prune itself reports it.
+      if (!(e instanceof IntegrityError) && !(e instanceof FormatError)) throw e;
+    }
+    for (const { plan } of plans) for (const i of plan.indexes) if (present.has(i)) wanted.add(i);
+    const packs: IndexContent['packs'][] = [];
+    await forEachLimited([...wanted], INDEX_FETCH_CONCURRENCY, async (id) => {
+      const known = read.get(id);
+      if (known) return void packs.push(known.packs);
+      try {
+        packs.push((await this.readIndex(id)).packs);
+      } catch (e) {
+        if (!(e instanceof IntegrityError) && !isStorageError(e, 'not-found')) throw e;
+      }
+    });
+    this.index.setHidden(packs.flat());
   }
 
   async readIndex(id: IndexId): Promise<IndexContent> {
@@ -351,7 +380,12 @@ export class Repository {
     const out: { id: string; plan: PrunePlan }[] = [];
     for await (const o of this.storage.list(PRUNE_PREFIX)) {
       const id = idOfKey(o.key);
-      if (isHexId(id)) out.push({ id, plan: await this.readPrunePlan(id) });
+      if (!isHexId(id)) continue;
+      try {
+        out.push({ id, plan: await this.readPrunePlan(id) });
+      } catch (e) {
+        if (!isStorageError(e, 'not-found')) throw e; // carried out meanwhile by another prune
+      }
     }
     return out.sort((a, b) => a.plan.created.localeCompare(b.plan.created) || a.id.localeCompare(b.id));
   }
