@@ -198,7 +198,8 @@ async function finishPlans(
 
   const waiting: LockWait[] = [];
   const locked = async (key: string): Promise<boolean> => {
-    const r = await repo.storage.retention?.(key);
+    // Only a repository that records Object Lock asks (a bucket without it refuses the question).
+    const r = repo.config.objectLock ? await repo.storage.retention?.(key) : undefined;
     if (r && r.until.getTime() > now()) {
       waiting.push({ key, until: r.until.toISOString() });
       return true;
