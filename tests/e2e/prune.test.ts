@@ -1,52 +1,15 @@
 /**
  * `coffre prune` on a local repository, through the real CLI: two-phase deletion with a
- * grace period, repack that restores bit-exact, a prune killed (SIGKILL) at each step,
- * and prune running while backups run — after which every snapshot still restores.
+ * grace period and a repack that restores bit-exact; a backup that deduplicated against a
+ * pack just planned for deletion keeps it.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cliOk, runCli } from '../helpers/cli.js';
-import { sleep, spawnCli, waitWhileRunning, type RunningCli } from '../helpers/cli-child.js';
-import { passwordFile, tempDir } from '../helpers/tmp.js';
-import { describeTree, diffTrees, seededBytes, write, type ItemInfo } from '../helpers/tree.js';
-
-interface Repo {
-  dir: string;
-  src: string;
-  common: string[];
-}
-
-async function newRepo(): Promise<Repo> {
-  const dir = tempDir('coffre-prune-');
-  const src = path.join(dir, 'src');
-  const common = ['--repo', path.join(dir, 'repo'), '--password-file', passwordFile(dir), '--state-dir', path.join(dir, 'state')];
-  await cliOk(['init', ...common, '--kdf', 'min']);
-  return { dir, src, common };
-}
-
-const json = async (args: string[]) => JSON.parse((await cliOk(args)).stdout);
-const snapshots = async (r: Repo) => (await json(['snapshots', '--json', ...r.common])) as { id: string }[];
-const packCount = (r: Repo) => fs.readdirSync(path.join(r.dir, 'repo', 'data')).flatMap((d) => fs.readdirSync(path.join(r.dir, 'repo', 'data', d))).length;
-
-/** Restores each snapshot and compares it with what the source held when it was taken. */
-async function expectAllRestore(r: Repo, expected: Map<string, Map<string, ItemInfo>>): Promise<void> {
-  for (const s of await snapshots(r)) {
-    const want = expected.get(s.id);
-    expect(want, `snapshot ${s.id} is one the test took`).toBeDefined();
-    const target = path.join(r.dir, `restore-${s.id.slice(0, 8)}-${Math.random().toString(36).slice(2)}`);
-    await cliOk(['restore', s.id, '--target', target, ...r.common]);
-    expect(diffTrees(want!, describeTree(path.join(target, r.src)))).toEqual([]);
-  }
-}
-
-async function backup(r: Repo, expected: Map<string, Map<string, ItemInfo>>): Promise<string> {
-  const out = await json(['backup', '--json', ...r.common, r.src]);
-  const id = (out.snapshot?.id ?? out.snapshotId ?? out.id) as string;
-  expect(id).toMatch(/^[0-9a-f]{64}$/);
-  expected.set(id, describeTree(r.src));
-  return id;
-}
+import { cliOk } from '../helpers/cli.js';
+import { spawnCli, waitWhileRunning } from '../helpers/cli-child.js';
+import { backup, expectAllRestore, json, newRepo, packCount } from '../helpers/prune.js';
+import { describeTree, seededBytes, write, type ItemInfo } from '../helpers/tree.js';
 
 describe('prune (local repository)', () => {
   it('plans first, deletes only after the grace period, repacks mostly-unused packs, and everything kept restores bit-exact', async () => {
@@ -102,91 +65,6 @@ describe('prune (local repository)', () => {
     const fresh = [...r.common.slice(0, 4), '--state-dir', path.join(r.dir, 'state-2')];
     await cliOk(['check', '--read-data', ...fresh]);
     expect((await json(['prune', '--dry-run', '--json', ...r.common])).planned).toBeUndefined();
-  });
-
-  it('killed (SIGKILL) at every step, leaves a repository that checks clean and restores, and the next run finishes the job', async () => {
-    const r = await newRepo();
-    const expected = new Map<string, Map<string, ItemInfo>>();
-    write(path.join(r.src, 'old.bin'), seededBytes(2 * 1024 * 1024, 11));
-    write(path.join(r.src, 'keep.bin'), seededBytes(200 * 1024, 12));
-    const first = await backup(r, expected);
-    fs.rmSync(path.join(r.src, 'old.bin'));
-    write(path.join(r.src, 'more.bin'), seededBytes(1024 * 1024, 13));
-    await backup(r, expected);
-    await cliOk(['forget', '--keep-last', '1', ...r.common]);
-    expected.delete(first);
-
-    const killAt = async (step: string, grace: string): Promise<void> => {
-      const pause = path.join(r.dir, `pause-${step}`);
-      const cli: RunningCli = spawnCli(['prune', '--grace', grace, ...r.common], { COFFRE_TEST_PAUSE_IN_PRUNE: `${step}:${pause}` });
-      const reached = await waitWhileRunning(cli, async () => fs.existsSync(pause), 10);
-      expect(reached, `prune ended before "${step}": ${cli.exited() ? (await cli.done).stderr : ''}`).toBe(true);
-      cli.child.kill('SIGKILL');
-      expect((await cli.done).signal).toBe('SIGKILL');
-      fs.rmSync(pause, { force: true });
-      await cliOk(['check', '--read-data', ...r.common]);
-      await expectAllRestore(r, expected);
-    };
-    // Phase 1: after the repack, then after superseding (before the plan object exists).
-    await killAt('repacked', '1h');
-    await killAt('superseded', '1h');
-    await cliOk(['prune', '--grace', '1h', ...r.common]); // writes the plan
-    expect(fs.readdirSync(path.join(r.dir, 'repo', 'prune')).length).toBeGreaterThanOrEqual(1);
-    // Phase 2: after deleting index objects, then after deleting packs (before the plan goes).
-    await killAt('indexes-deleted', '0s');
-    await killAt('packs-deleted', '0s');
-    for (let i = 0; i < 3; i++) await cliOk(['prune', '--grace', '0s', ...r.common]);
-    const last = await json(['prune', '--dry-run', '--json', ...r.common]);
-    expect(last.pending).toEqual([]);
-    expect(last.planned).toBeUndefined();
-    expect(fs.readdirSync(path.join(r.dir, 'repo', 'prune'))).toEqual([]);
-    await cliOk(['check', '--read-data', ...r.common]);
-    await expectAllRestore(r, expected);
-    // Nothing of old.bin is left: the repository holds about what the one snapshot needs.
-    const stored = fs
-      .readdirSync(path.join(r.dir, 'repo', 'data'))
-      .flatMap((d) => fs.readdirSync(path.join(r.dir, 'repo', 'data', d)).map((f) => fs.statSync(path.join(r.dir, 'repo', 'data', d, f)).size))
-      .reduce((a, b) => a + b, 0);
-    expect(stored).toBeLessThan(2 * 1024 * 1024);
-  });
-
-  it('runs while backups run (separate processes, as on separate hosts), and afterwards every snapshot restores', async () => {
-    const r = await newRepo();
-    const expected = new Map<string, Map<string, ItemInfo>>();
-    const agent = [...r.common.slice(0, 4), '--state-dir', path.join(r.dir, 'agent-state')];
-    // Contents cycle through a few variants, so content that only a forgotten snapshot held
-    // comes back: the case where a backup could deduplicate against a pack being pruned.
-    const variant = (round: number) => {
-      write(path.join(r.src, 'a.bin'), seededBytes(700 * 1024, 100 + (round % 3)));
-      write(path.join(r.src, 'b.bin'), seededBytes(300 * 1024, 200 + (round % 4)));
-      write(path.join(r.src, `round-${round % 5}.txt`), `round ${round}`);
-    };
-    variant(0);
-    await backup({ ...r, common: agent }, expected);
-    let stop = false;
-    const backups = (async () => {
-      for (let round = 1; !stop; round++) {
-        variant(round);
-        const want = describeTree(r.src);
-        const out = await json(['backup', '--json', ...agent, r.src]);
-        expected.set((out.snapshot?.id ?? out.snapshotId ?? out.id) as string, want);
-      }
-    })();
-    let carriedOut = 0;
-    const grace = '5s'; // longer than any of these backups runs
-    for (let i = 0; i < 40 && carriedOut < 2; i++) {
-      await cliOk(['forget', '--keep-last', '2', ...r.common]);
-      const rep = await json(['prune', '--grace', grace, '--repack-threshold', '30', '--json', ...r.common]);
-      carriedOut += rep.deleted.plans;
-      await sleep(500);
-    }
-    stop = true;
-    await backups;
-    expect(carriedOut).toBeGreaterThanOrEqual(2);
-    await cliOk(['check', '--read-data', ...r.common]);
-    await expectAllRestore(r, expected);
-    await cliOk(['check', '--read-data', ...agent]); // the agent's catalog followed the deletions
-    await expectAllRestore({ ...r, common: agent }, expected);
   });
 
   it('a backup that deduplicated against a pack just planned for deletion keeps it: readable during the grace period, kept after', async () => {
