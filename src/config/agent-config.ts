@@ -75,6 +75,20 @@ const retention = z
     message: 'keeps nothing: set at least one of keepLast, keepHourly, keepDaily, keepWeekly, keepMonthly, keepYearly above 0, or keepWithin, or keepTags',
   });
 
+const share = z.number().min(0).max(1);
+/** Mass-change detection (src/anomaly/judge.ts); shares of the files the previous snapshot had. */
+const anomaly = z
+  .strictObject({
+    enabled: z.boolean().default(true),
+    minFiles: count.default(20),
+    changedShare: share.default(0.3),
+    incompressibleShare: share.default(0.1),
+    newExtensionShare: share.default(0.1),
+    /** clean snapshots before an unacknowledged anomaly that retention keeps, per host and paths */
+    keepClean: positive.default(3),
+  })
+  .default({ enabled: true, minFiles: 20, changedShare: 0.3, incompressibleShare: 0.1, newExtensionShare: 0.1, keepClean: 3 });
+
 export const agentConfigSchema = z.strictObject({
   repository: z.string().min(1, { message: 'expected a repository location' }),
   passwordFile: absolutePath.optional(),
@@ -97,6 +111,7 @@ export const agentConfigSchema = z.strictObject({
     .strictObject({ sample: positive.default(200), full: z.boolean().default(false), compareLive: z.boolean().default(false) })
     .default({ sample: 200, full: false, compareLive: false }),
   retention: retention.optional(),
+  anomaly,
   watch: z
     .strictObject({
       enabled: z.boolean().default(true),
