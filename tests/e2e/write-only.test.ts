@@ -101,6 +101,52 @@ for (const backend of repoBackends()) {
       expect(last.stderr).toMatch(/last full key file/);
     });
 
+    // Local only: the S3 path of write-only packs is covered above, and prune has its own S3 tests.
+    it.skipIf(backend.name === 's3')('prune repacks write-only packs; while a plan is pending the agent deduplicates against nothing', async () => {
+      const dir = tempDir();
+      const repo = backend.newRepository('write-only-prune');
+      const src = path.join(dir, 'src');
+      fs.mkdirSync(src, { recursive: true });
+      fs.writeFileSync(path.join(src, 'big.bin'), seededBytes(3 << 20, 2));
+      write(path.join(src, 'small.txt'), 'kept all along');
+      const adminPw = passwordFile(dir, 'admin');
+      const agentPw = passwordFile(dir, 'agent');
+      const admin = ['--repo', repo.location, '--password-file', adminPw, '--state-dir', path.join(dir, 'admin-state')];
+      const agent = ['--repo', repo.location, '--password-file', agentPw, '--state-dir', path.join(dir, 'agent-state')];
+      await cliOk(['init', ...admin, '--kdf', 'min']);
+      await cliOk(['key', 'add', '--write-only', '--new-password-file', agentPw, '--kdf', 'min', ...admin]);
+      await cliOk(['backup', ...agent, src]);
+      fs.writeFileSync(path.join(src, 'big.bin'), seededBytes(3 << 20, 3));
+      const v2 = JSON.parse((await cliOk(['backup', '--json', ...agent, src])).stdout) as Summary;
+      await cliOk(['forget', '--keep-last', '1', ...admin]);
+      // Plan: the first pack is mostly unused (the old big.bin), so small.txt's blob, sealed
+      // with the agent's session key, is copied into a new pack sealed with the data key.
+      const planned = (await cliOk(['prune', '--grace', '1h', '--repack-threshold', '50', '--json', ...admin])).stdout;
+      expect(planned).toMatch(/"repackPacks":\s*1\b/);
+      // v2's small.txt now reads from the repacked pack (the old one's index is superseded).
+      const early = path.join(dir, 'restored-early');
+      await cliOk(['restore', v2.snapshotId.slice(0, 12), '--target', early, ...admin.slice(0, 4), '--state-dir', path.join(dir, 'fresh-early')]);
+      expect(fs.readFileSync(path.join(early, src, 'small.txt'), 'utf8')).toBe('kept all along');
+
+      // The agent cannot read the plan, so it stores everything again rather than lean on a doomed pack.
+      const v3 = JSON.parse((await cliOk(['backup', '--json', ...agent, src])).stdout) as Summary;
+      expect(v3.bytesAdded).toBeGreaterThan(3 << 20);
+
+      await cliOk(['prune', '--grace', '0s', '--repack-threshold', '50', ...admin]);
+      expect((await repo.keys()).filter((k) => k.startsWith('prune/'))).toEqual([]);
+      for (const id of [v2.snapshotId, v3.snapshotId]) {
+        const target = path.join(dir, `restored-${id.slice(0, 8)}`);
+        await cliOk(['restore', id.slice(0, 12), '--target', target, ...admin.slice(0, 4), '--state-dir', path.join(dir, `fresh-${id.slice(0, 8)}`)]);
+        expect(diffTrees(describeTree(src), describeTree(path.join(target, src)))).toEqual([]);
+      }
+      await cliOk(['check', '--read-data', ...admin]);
+      // Index objects it knew are gone, and it cannot read the others: its next backup
+      // stores everything once more (docs/SECURITY.md, limits), then deduplication resumes.
+      await cliOk(['backup', ...agent, src]);
+      const v5 = JSON.parse((await cliOk(['backup', '--json', ...agent, src])).stdout) as Summary;
+      expect(v5.bytesAdded).toBeLessThan(1 << 20);
+    });
+
     it('with only the agent key, no tree or file content of any snapshot opens (library level)', async () => {
       const dir = tempDir();
       const repo = backend.newRepository('write-only-lib');
