@@ -4,7 +4,10 @@
  */
 import { hostname } from 'node:os';
 import { backup, BackupStoppedError, type BackupOptions, type BackupResult } from '../archiver/archiver.js';
+import type { AnomalyThresholds } from '../anomaly/judge.js';
 import { describeError } from '../domain/errors.js';
+import { isSuspect } from '../repository/snapshot.js';
+import { anomalyAnnotator, recordVerdict, refreshRecordedAnomaly } from './anomaly.js';
 import type { Repository } from '../repository/repository.js';
 import type { LocalState } from './local-state.js';
 import { extendLocksIfDue } from './lock-extension.js';
@@ -26,6 +29,15 @@ export interface BackupSummary {
   readonly durationMs: number;
   readonly failures: readonly string[];
   readonly warnings: number;
+  /** the mass-change check flagged this snapshot (src/anomaly); it was saved all the same */
+  readonly suspect: boolean;
+  /** why, when suspect */
+  readonly anomalyReasons: readonly string[];
+}
+
+export interface RunBackupOptions extends BackupOptions {
+  /** mass-change thresholds (agent config `anomaly`); default: DEFAULT_THRESHOLDS */
+  readonly anomaly?: AnomalyThresholds;
 }
 
 /**
@@ -33,7 +45,7 @@ export interface BackupSummary {
  * read), the run is recorded in the run history, and cache rows of paths that no longer
  * exist are pruned after the run.
  */
-export async function runBackup(repo: Repository, opts: BackupOptions, local?: LocalState): Promise<BackupSummary & { result: BackupResult }> {
+export async function runBackup(repo: Repository, opts: RunBackupOptions, local?: LocalState): Promise<BackupSummary & { result: BackupResult }> {
   const catalog = local?.catalog;
   const run = catalog?.runs.start('backup', { pid: process.pid, host: hostname() });
   if (catalog && run !== undefined) catalog.files.beginRun(run);
@@ -42,6 +54,7 @@ export async function runBackup(repo: Repository, opts: BackupOptions, local?: L
     result = await backup(repo, {
       ...opts,
       fileCache: opts.fileCache ?? catalog?.files,
+      annotate: anomalyAnnotator(repo, opts.anomaly, local?.notice),
       session: catalog
         ? {
             ...opts.session,
@@ -68,6 +81,7 @@ export async function runBackup(repo: Repository, opts: BackupOptions, local?: L
   const s = result.summary;
   if (catalog && run !== undefined) {
     catalog.files.pruneUnseen(result.snapshot.paths);
+    recordVerdict(catalog, result.snapshotId, result.snapshot);
     catalog.runs.finish(run, {
       result: result.failures.length ? 'incomplete' : 'ok',
       snapshotId: result.snapshotId,
@@ -75,6 +89,8 @@ export async function runBackup(repo: Repository, opts: BackupOptions, local?: L
     });
     // Fresh sizes, key count and Object Lock for `coffre status`, which never opens the repository.
     await tryRecordRepositoryFacts(repo, catalog);
+    // Suspect snapshots acknowledged from another machine stop making status CRITICAL here.
+    await refreshRecordedAnomaly(repo, catalog).catch((e: unknown) => local?.notice?.(`could not read anomaly acknowledgements: ${describeError(e)}`));
     // Object Lock: live objects keep their retention (DESIGN invariant 10). A failure here does
     // not undo the snapshot; it is said, and the next backup tries again.
     await extendLocksIfDue(repo, catalog).catch((e: unknown) =>
@@ -96,6 +112,8 @@ export async function runBackup(repo: Repository, opts: BackupOptions, local?: L
     durationMs: s.durationMs,
     failures: result.failures,
     warnings: result.warnings,
+    suspect: isSuspect(result.snapshot),
+    anomalyReasons: result.snapshot.anomaly?.reasons ?? [],
     result,
   };
 }

@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { UsageError } from '../domain/errors.js';
 import type { BlobId } from '../domain/ids.js';
 import type { Repository, SnapshotEntry } from '../repository/repository.js';
+import { isSuspect } from '../repository/snapshot.js';
 import type { TreeNode } from '../repository/tree.js';
 
 export interface SnapshotListing {
@@ -18,11 +19,15 @@ export interface SnapshotListing {
   readonly tags: readonly string[];
   readonly parent: string | null;
   readonly summary: SnapshotEntry['snapshot']['summary'];
+  /** the mass-change check flagged it (src/anomaly) */
+  readonly suspect: boolean;
+  /** why, when it is suspect */
+  readonly anomalyReasons?: readonly string[];
 }
 
 export function toListing(e: SnapshotEntry): SnapshotListing {
   const s = e.snapshot;
-  return { id: e.id, shortId: e.id.slice(0, 8), time: s.time, host: s.host, username: s.username, paths: s.paths, tags: s.tags, parent: s.parent, summary: s.summary };
+  return { id: e.id, shortId: e.id.slice(0, 8), time: s.time, host: s.host, username: s.username, paths: s.paths, tags: s.tags, parent: s.parent, summary: s.summary, suspect: isSuspect(s), ...(isSuspect(s) ? { anomalyReasons: s.anomaly!.reasons } : {}) };
 }
 
 export interface LsEntry {

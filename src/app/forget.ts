@@ -10,11 +10,22 @@ import type { Catalog } from '../catalog/catalog.js';
 import type { SnapshotId } from '../domain/ids.js';
 import { snapshotKey } from '../repository/layout.js';
 import type { Repository } from '../repository/repository.js';
-import { planRetention, type RetentionPlan, type RetentionPolicy } from '../retention/policy.js';
+import { guardCleanSnapshots } from '../retention/clean-guard.js';
+import { planRetention, type RetentionOptions, type RetentionPlan, type RetentionPolicy } from '../retention/policy.js';
+import { acknowledgedSnapshots } from './anomaly.js';
 import { toListing, type SnapshotListing } from './browse.js';
 
-export async function planForget(repo: Repository, policy: RetentionPolicy): Promise<RetentionPlan<SnapshotListing>> {
-  return planRetention((await repo.snapshots()).map(toListing), policy);
+/**
+ * The policy's plan, guarded: while a suspect snapshot is not acknowledged, it and the newest
+ * `keepClean` clean snapshots before it stay whatever the policy says (clean-guard.ts).
+ */
+export async function planForget(
+  repo: Repository,
+  policy: RetentionPolicy,
+  opts: RetentionOptions & { keepClean?: number } = {},
+): Promise<RetentionPlan<SnapshotListing>> {
+  const plan = planRetention((await repo.snapshots()).map(toListing), policy, opts);
+  return guardCleanSnapshots(plan, await acknowledgedSnapshots(repo), opts.keepClean);
 }
 
 /** Deletes the snapshot objects; returns how many were deleted. */

@@ -111,6 +111,7 @@ function toCatalogView(file: string, s: CatalogSnapshot): CatalogView {
     lastDrill: s.lastDrill ? drillResult(s.lastDrill) : null,
     lastDrillSuccess: s.lastDrillSuccess ? drillResult(s.lastDrillSuccess) : null,
     pending: { count: s.pending.count, oldest: s.pending.oldest },
+    anomaly: s.anomaly ? { at: s.anomaly.at, message: s.anomaly.message } : null,
     repository: {
       snapshots: s.snapshots,
       packs: s.packs,

@@ -14,7 +14,7 @@ import * as path from 'node:path';
 import { describeError, StorageError, UsageError } from '../domain/errors.js';
 import type { BlobId, SnapshotId } from '../domain/ids.js';
 import { MemoryBlobIndex } from '../repository/blob-index.js';
-import type { Repository } from '../repository/repository.js';
+import type { Repository, SnapshotEntry } from '../repository/repository.js';
 import type { Snapshot, SnapshotSummary } from '../repository/snapshot.js';
 import { encodeTree, type Tree, type TreeNode } from '../repository/tree.js';
 import { WriteSession, type WriteSessionOptions } from '../repository/write-session.js';
@@ -39,6 +39,12 @@ export interface BackupOptions {
   readonly shouldStop?: () => boolean;
   /** Called once everything is stored, just before the snapshot is written (the commit point). */
   readonly beforeSnapshot?: () => Promise<void> | void;
+  /**
+   * Called with the snapshot about to be written and its parent, once everything it
+   * references is stored; returns the snapshot to write (the mass-change verdict is added
+   * here, src/app/backup.ts).
+   */
+  readonly annotate?: (draft: Snapshot, parent: SnapshotEntry | undefined) => Promise<Snapshot>;
   /** "now" for the snapshot time (tests). */
   readonly time?: Date;
 }
@@ -111,7 +117,7 @@ export async function backup(repo: Repository, opts: BackupOptions): Promise<Bac
     totalBytes: c.totalBytes,
     durationMs: Date.now() - started,
   };
-  const snapshot: Snapshot = {
+  const draft: Snapshot = {
     version: 1,
     time: (opts.time ?? new Date()).toISOString(),
     host,
@@ -123,6 +129,7 @@ export async function backup(repo: Repository, opts: BackupOptions): Promise<Bac
     program: 'coffre 0.1.0',
     summary,
   };
+  const snapshot = opts.annotate ? await opts.annotate(draft, parent) : draft;
   await opts.beforeSnapshot?.();
   const snapshotId = await repo.saveSnapshot(snapshot);
   return { snapshotId, snapshot, summary, failures: run.failures, warnings: run.warnings };

@@ -17,6 +17,17 @@ import { SCHEMA_VERSION } from './schema.js';
 
 /** meta: the repository location (never credentials) the catalog belongs to, to find it without unlocking. */
 export const META_LOCATION = 'location';
+/** meta: RecordedAnomaly as JSON, while suspect snapshots are not acknowledged (src/app/anomaly.ts). */
+export const META_ANOMALY = 'anomaly';
+
+export interface RecordedAnomaly {
+  /** ms since the epoch: the first suspect snapshot not acknowledged */
+  readonly at: number;
+  readonly snapshots: readonly string[];
+  /** one line: the newest suspect snapshot and why */
+  readonly message: string;
+}
+
 /** meta: RecordedFacts as JSON. */
 export const META_FACTS = 'repository_facts';
 
@@ -66,6 +77,7 @@ export interface CatalogSnapshot {
   readonly logicalBytes: number;
   readonly latestSnapshot: { readonly id: string; readonly time: string; readonly paths: readonly string[] } | undefined;
   readonly facts: RecordedFacts | undefined;
+  readonly anomaly: RecordedAnomaly | undefined;
   readonly writer: LockHolder | undefined;
 }
 
@@ -159,6 +171,7 @@ export class CatalogReader {
       logicalBytes: snaps.bytes,
       latestSnapshot: latest && { id: latest.id.toString('hex'), time: latest.time, paths: snapshotPaths(latest.json) },
       facts: facts === undefined ? undefined : parseFacts(facts),
+      anomaly: parseAnomaly(this.meta(META_ANOMALY)),
       writer: WriterLock.holder(db),
     };
   }
@@ -172,6 +185,18 @@ function snapshotPaths(json: string): string[] {
     return Array.isArray(p) ? p.filter((x): x is string => typeof x === 'string') : [];
   } catch {
     return [];
+  }
+}
+
+function parseAnomaly(text: string | undefined): RecordedAnomaly | undefined {
+  if (text === undefined) return undefined;
+  try {
+    const a = JSON.parse(text) as Partial<RecordedAnomaly>;
+    if (typeof a.at !== 'number' || typeof a.message !== 'string') return undefined;
+    return { at: a.at, message: a.message, snapshots: Array.isArray(a.snapshots) ? a.snapshots.filter((s) => typeof s === 'string') : [] };
+  } catch {
+    // Unreadable, but something was flagged: say so rather than nothing.
+    return { at: 0, message: 'an anomaly was recorded (unreadable record); run "coffre anomaly list"', snapshots: [] };
   }
 }
 

@@ -7,6 +7,7 @@
 import { Command, CommanderError } from 'commander';
 import { CoffreError, ExitCode } from '../domain/errors.js';
 import { registerAgent } from './commands/agent.js';
+import { registerAnomaly } from './commands/anomaly.js';
 import { registerBackup } from './commands/backup.js';
 import { registerCatalog } from './commands/catalog.js';
 import { registerCheck } from './commands/check.js';
@@ -29,7 +30,7 @@ export function buildProgram(): Command {
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s.startsWith('error: ') ? `coffre: ${s.slice(7)}` : s) });
   addGlobalOptions(program);
-  for (const register of [registerInit, registerBackup, registerSnapshots, registerRestore, registerDump, registerCheck, registerDrill, registerKey, registerFind, registerDiff, registerForget, registerCatalog, registerStatus, registerAgent]) {
+  for (const register of [registerInit, registerBackup, registerSnapshots, registerRestore, registerDump, registerCheck, registerDrill, registerKey, registerFind, registerDiff, registerForget, registerAnomaly, registerCatalog, registerStatus, registerAgent]) {
     register(program);
   }
   for (const cmd of program.commands) cmd.exitOverride();

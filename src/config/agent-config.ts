@@ -17,6 +17,7 @@ import { validateDetailed } from 'node-cron';
 import { z } from 'zod';
 import { parseSubset } from '../checker/subset.js';
 import { ConfigError, describeError } from '../domain/errors.js';
+import { parseDuration } from '../retention/policy.js';
 import { alertsSchema, metricsSchema } from './monitoring.js';
 
 const absolutePath = z.string().refine((p) => path.isAbsolute(p), { message: 'expected an absolute path' });
@@ -47,6 +48,14 @@ const source = z.strictObject({
   include: z.array(glob).default([]),
 });
 
+const duration = z.string().superRefine((d, ctx) => {
+  try {
+    parseDuration(d);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'expected a duration such as 2d, 36h, 1y6m' });
+  }
+});
+
 const retention = z
   .strictObject({
     keepLast: count.default(0),
@@ -55,12 +64,30 @@ const retention = z
     keepWeekly: count.default(0),
     keepMonthly: count.default(0),
     keepYearly: count.default(0),
+    keepWithin: duration.optional(),
+    keepTags: z.array(z.string().min(1)).default([]),
+    /** no snapshot younger than this many days is forgotten, whatever the keep rules say */
+    floorDays: z.number().min(0).default(0),
     /** false (default): only log what would be forgotten */
     apply: z.boolean().default(false),
   })
-  .refine((r) => r.keepLast + r.keepHourly + r.keepDaily + r.keepWeekly + r.keepMonthly + r.keepYearly > 0, {
-    message: 'keeps nothing: set at least one of keepLast, keepHourly, keepDaily, keepWeekly, keepMonthly, keepYearly above 0',
+  .refine((r) => r.keepLast + r.keepHourly + r.keepDaily + r.keepWeekly + r.keepMonthly + r.keepYearly > 0 || r.keepWithin !== undefined || r.keepTags.length > 0, {
+    message: 'keeps nothing: set at least one of keepLast, keepHourly, keepDaily, keepWeekly, keepMonthly, keepYearly above 0, or keepWithin, or keepTags',
   });
+
+const share = z.number().min(0).max(1);
+/** Mass-change detection (src/anomaly/judge.ts); shares of the files the previous snapshot had. */
+const anomaly = z
+  .strictObject({
+    enabled: z.boolean().default(true),
+    minFiles: count.default(20),
+    changedShare: share.default(0.3),
+    incompressibleShare: share.default(0.1),
+    newExtensionShare: share.default(0.1),
+    /** clean snapshots before an unacknowledged anomaly that retention keeps, per host and paths */
+    keepClean: positive.default(3),
+  })
+  .default({ enabled: true, minFiles: 20, changedShare: 0.3, incompressibleShare: 0.1, newExtensionShare: 0.1, keepClean: 3 });
 
 export const agentConfigSchema = z.strictObject({
   repository: z.string().min(1, { message: 'expected a repository location' }),
@@ -84,6 +111,7 @@ export const agentConfigSchema = z.strictObject({
     .strictObject({ sample: positive.default(200), full: z.boolean().default(false), compareLive: z.boolean().default(false) })
     .default({ sample: 200, full: false, compareLive: false }),
   retention: retention.optional(),
+  anomaly,
   watch: z
     .strictObject({
       enabled: z.boolean().default(true),

@@ -4,7 +4,7 @@
  * through WriteSession (packs, then index) and `saveSnapshot` (last).
  * @module
  */
-import { createHash } from 'node:crypto';
+import { createHash, hkdfSync } from 'node:crypto';
 import { IntegrityError, isStorageError, RepositoryNotFoundError, UsageError, WrongPasswordError } from '../domain/errors.js';
 import { idFromBytes, isHexId, type BlobId, type IndexId, type KeyId, type PackId, type SnapshotId } from '../domain/ids.js';
 import { keyedId } from '../crypto/blob-id.js';
@@ -312,6 +312,15 @@ export class Repository {
   }
 
   // ---- keys ---------------------------------------------------------------------------
+
+  /**
+   * A key for one purpose beyond blobs (audit entries, anomaly acknowledgements):
+   * HKDF-SHA-256 of the id key, never the data key, so that an agent holding only the id
+   * key (a write-only agent, FORMAT §10) can still write and verify them (FORMAT §14).
+   */
+  derivedKey(purpose: string): Buffer {
+    return Buffer.from(hkdfSync('sha256', this.keys.idKey, Buffer.alloc(0), `coffre/v1/${purpose}`, 32));
+  }
 
   /** Adds a key file wrapping the same master keys under another passphrase. */
   async addKey(password: Uint8Array, opts: { profile: KdfProfile; label: string }): Promise<KeyId> {

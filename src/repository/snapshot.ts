@@ -33,6 +33,27 @@ export interface Snapshot {
   readonly parent: SnapshotId | null;
   readonly program: string;
   readonly summary: SnapshotSummary | null;
+  /**
+   * The mass-change verdict against the parent (added in 0.2, FORMAT §9.1; absent: not
+   * judged). Readers that do not know it ignore it; a suspect snapshot also carries the
+   * tag SUSPECT_TAG, which they do show.
+   */
+  readonly anomaly?: SnapshotAnomaly;
+}
+
+export interface SnapshotAnomaly {
+  readonly suspect: boolean;
+  /** one line per rule that tripped; never file names */
+  readonly reasons: readonly string[];
+  /** counts the verdict was made from (src/anomaly/measure.ts) */
+  readonly measures: Readonly<Record<string, number | string | null>>;
+}
+
+/** The tag a suspect snapshot carries, for readers that do not know the `anomaly` field. */
+export const SUSPECT_TAG = 'suspect';
+
+export function isSuspect(s: Snapshot): boolean {
+  return s.anomaly?.suspect === true;
 }
 
 export function encodeSnapshot(s: Snapshot): Buffer {

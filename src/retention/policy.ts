@@ -6,9 +6,18 @@
  * - keepLast N keeps the N newest;
  * - keepHourly/Daily/Weekly/Monthly/Yearly N keeps the newest snapshot of each of the N
  *   newest hours (days, ISO weeks, months, years) that have one.
+ * - keepWithin "2d12h" keeps every snapshot less than that older than the group's newest
+ *   (relative to the newest, not to now: a host whose backups stopped does not lose its
+ *   history for it);
+ * - keepTags keeps every snapshot carrying one of the tags.
  * A snapshot is kept if any rule keeps it, and the reasons are recorded. A policy that keeps
  * nothing is refused, so the newest snapshot of every group always stays. A snapshot whose
  * time cannot be read is kept.
+ *
+ * The retention floor is not a rule but a limit on all of them: no snapshot younger than
+ * `floorDays` (counted from `now`) is forgotten, whatever the policy says. It is configured
+ * by the administrator, not passed per command, so that a mistyped or hostile `--keep-last 1`
+ * cannot empty recent history; the plan reports what it protected.
  *
  * Periods are calendar periods in UTC or in the machine's local time zone.
  * @module
@@ -21,6 +30,18 @@ export interface RetentionPolicy {
   readonly keepWeekly?: number;
   readonly keepMonthly?: number;
   readonly keepYearly?: number;
+  /** a duration: whole numbers with units y, m (months), w, d, h, e.g. "2d", "1y6m" */
+  readonly keepWithin?: string;
+  readonly keepTags?: readonly string[];
+}
+
+export interface RetentionOptions {
+  /** calendar periods in UTC (default: the machine's local time zone) */
+  readonly utc?: boolean;
+  /** snapshots younger than this many days are never forgotten (default 0) */
+  readonly floorDays?: number;
+  /** ms since the epoch; injected by tests (default Date.now()) */
+  readonly now?: number;
 }
 
 export interface SnapshotRef {
@@ -29,6 +50,7 @@ export interface SnapshotRef {
   readonly time: string;
   readonly host: string;
   readonly paths: readonly string[];
+  readonly tags?: readonly string[];
 }
 
 export interface RetentionDecision<S extends SnapshotRef = SnapshotRef> {
@@ -41,6 +63,40 @@ export interface RetentionPlan<S extends SnapshotRef = SnapshotRef> {
   /** newest first, within each group */
   readonly keep: readonly RetentionDecision<S>[];
   readonly forget: readonly RetentionDecision<S>[];
+  /** the floor applied, and the snapshots kept only because of it */
+  readonly floor: { readonly days: number; readonly protected: readonly RetentionDecision<S>[] };
+}
+
+const DAY_MS = 86_400_000;
+const DURATION_UNITS = { y: 'years', m: 'months', w: 'weeks', d: 'days', h: 'hours' } as const;
+export type Duration = Partial<Record<(typeof DURATION_UNITS)[keyof typeof DURATION_UNITS], number>>;
+
+/** Parses "1y6m", "2d12h", "36h"… (each unit at most once); a RangeError names what is wrong. */
+export function parseDuration(text: string): Duration {
+  const out: Record<string, number> = {};
+  const rest = text.trim().replace(/(\d+)([ymwdh])/g, (_all, n: string, u: keyof typeof DURATION_UNITS) => {
+    const unit = DURATION_UNITS[u];
+    if (out[unit] !== undefined) throw new RangeError(`duration "${text}": unit ${u} given twice`);
+    out[unit] = Number(n);
+    return '';
+  });
+  if (rest !== '' || Object.keys(out).length === 0) {
+    throw new RangeError(`duration "${text}": expected whole numbers with units y, m, w, d, h (e.g. 2d, 36h, 1y6m)`);
+  }
+  return out as Duration;
+}
+
+/** `from` moved back by `d`, in UTC calendar arithmetic (months and years keep the day of month when they can). */
+export function subtractDuration(from: Date, d: Duration): Date {
+  const t = new Date(from.getTime());
+  if (d.years || d.months) {
+    const day = t.getUTCDate();
+    t.setUTCDate(1);
+    t.setUTCMonth(t.getUTCMonth() - (d.months ?? 0) - 12 * (d.years ?? 0));
+    const last = new Date(Date.UTC(t.getUTCFullYear(), t.getUTCMonth() + 1, 0)).getUTCDate();
+    t.setUTCDate(Math.min(day, last));
+  }
+  return new Date(t.getTime() - ((d.weeks ?? 0) * 7 + (d.days ?? 0)) * DAY_MS - (d.hours ?? 0) * 3_600_000);
 }
 
 type Rule = { readonly name: string; readonly count: number; readonly bucket: (d: Date, utc: boolean) => string };
@@ -76,9 +132,14 @@ function rules(p: RetentionPolicy): Rule[] {
   return all.filter((r) => r.count > 0);
 }
 
-export function planRetention<S extends SnapshotRef>(snapshots: readonly S[], policy: RetentionPolicy, opts: { utc?: boolean } = {}): RetentionPlan<S> {
+export function planRetention<S extends SnapshotRef>(snapshots: readonly S[], policy: RetentionPolicy, opts: RetentionOptions = {}): RetentionPlan<S> {
   const active = rules(policy);
-  if (active.length === 0) throw new RangeError('a retention policy that keeps nothing is refused');
+  const within = policy.keepWithin !== undefined ? parseDuration(policy.keepWithin) : undefined;
+  const keepTags = new Set(policy.keepTags ?? []);
+  if (active.length === 0 && !within && keepTags.size === 0) throw new RangeError('a retention policy that keeps nothing is refused');
+  const floorDays = opts.floorDays ?? 0;
+  if (!(floorDays >= 0)) throw new RangeError(`retention floor: expected a number of days >= 0, got ${floorDays}`);
+  const floorTime = (opts.now ?? Date.now()) - floorDays * DAY_MS;
   const utc = opts.utc ?? false;
   const groups = new Map<string, S[]>();
   for (const s of snapshots) {
@@ -89,8 +150,11 @@ export function planRetention<S extends SnapshotRef>(snapshots: readonly S[], po
   }
   const keep: RetentionDecision<S>[] = [];
   const forget: RetentionDecision<S>[] = [];
+  const floorProtected: RetentionDecision<S>[] = [];
   for (const group of groups.values()) {
     group.sort((a, b) => b.time.localeCompare(a.time) || b.id.localeCompare(a.id));
+    const newest = group.map((s) => new Date(s.time)).find((d) => !Number.isNaN(d.getTime()));
+    const withinFrom = within && newest ? subtractDuration(newest, within).getTime() : undefined;
     const left = active.map((r) => r.count);
     const lastBucket: (string | undefined)[] = active.map(() => undefined);
     group.forEach((s, i) => {
@@ -105,8 +169,16 @@ export function planRetention<S extends SnapshotRef>(snapshots: readonly S[], po
           reasons.push(r.name === 'last' ? 'last' : `${r.name} ${b}`);
         }
       });
+      if (withinFrom !== undefined && when.getTime() > withinFrom) reasons.push(`within ${policy.keepWithin}`);
+      const tagged = (s.tags ?? []).filter((t) => keepTags.has(t));
+      if (tagged.length) reasons.push(`tag ${tagged.join(',')}`);
+      if (reasons.length === 0 && when.getTime() > floorTime) {
+        const d = { snapshot: s, reasons: [`floor: younger than ${floorDays} days`] };
+        floorProtected.push(d);
+        return keep.push(d);
+      }
       (reasons.length ? keep : forget).push({ snapshot: s, reasons });
     });
   }
-  return { keep, forget };
+  return { keep, forget, floor: { days: floorDays, protected: floorProtected } };
 }

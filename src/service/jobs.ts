@@ -10,6 +10,7 @@ import { runBackup } from '../app/backup.js';
 import { runCheck } from '../app/check.js';
 import { drill } from '../app/drill.js';
 import { forgetSnapshots, planForget } from '../app/forget.js';
+import { retentionFloorDays } from '../retention/floor.js';
 import type { AgentSession } from '../app/agent-session.js';
 import type { RepoOptions } from '../app/repo.js';
 import { rescan } from '../app/rescan.js';
@@ -75,6 +76,7 @@ const backup: Job = async (ctx, trigger) => {
           include: sel.include,
           host: config.host,
           tags: config.tags,
+          anomaly: config.anomaly,
           shouldStop: ctx.stopping,
           events: {
             itemFailed: (path, reason) => (log.isLevelEnabled('debug') ? log.warn({ path, reason }, 'cannot read an item') : log.warn({ reason }, 'cannot read an item')),
@@ -99,6 +101,7 @@ const backup: Job = async (ctx, trigger) => {
           filesChanged: s.filesChanged,
           filesUnmodified: s.filesUnmodified,
           unreadable: s.failures.length,
+          ...(s.suspect ? { suspect: true, anomaly: s.anomalyReasons } : {}),
           bytesRead: s.bytesRead,
           bytesAdded: s.bytesAdded,
           changedPathsCleared: cleared,
@@ -178,7 +181,7 @@ const retention: Job = async (ctx) => {
   const policy = ctx.config.retention;
   if (!policy) return { outcome: 'skipped', detail: { reason: 'no retention policy' } };
   const session = await ctx.session();
-  const plan = await planForget(session.repo, policy);
+  const plan = await planForget(session.repo, policy, { floorDays: retentionFloorDays(policy.floorDays), keepClean: ctx.config.anomaly.keepClean });
   for (const d of plan.forget) {
     const s = d.snapshot;
     ctx.log.info({ job: 'retention', snapshot: s.shortId, snapshotTime: s.time, host: s.host }, policy.apply ? 'forgetting snapshot' : 'would forget snapshot (retention.apply is false)');

@@ -46,7 +46,8 @@ export function judgeOtherJobs(j: Judge): Verdict | null {
 }
 
 export function judgeAnomaly({ i, safe }: Judge): Verdict | null {
-  const an = i.agent.anomaly;
+  // The agent's live flag, or a suspect snapshot the catalog remembers until `coffre anomaly ack`.
+  const an = i.agent.anomaly ?? (i.catalog.available ? i.catalog.anomaly : null);
   if (!an) return null;
   return { id: 'anomaly', state: 'CRITICAL', message: `anomaly flagged ${span(i.now - an.at)} ago: ${safe(an.message)}` };
 }

@@ -81,6 +81,8 @@ export interface CatalogView {
   readonly lastDrillSuccess: DrillResult | null;
   readonly pending: { readonly count: number; readonly oldest: number | null };
   readonly repository: RepositoryView;
+  /** suspect snapshots not acknowledged yet (since `at`), with the reasons, or null */
+  readonly anomaly: { readonly at: number; readonly message: string } | null;
 }
 
 export interface CatalogUnavailable {

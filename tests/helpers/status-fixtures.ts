@@ -36,6 +36,7 @@ export function catalog(over: Partial<CatalogView> = {}): CatalogView {
     lastDrill: drill(),
     lastDrillSuccess: drill(),
     pending: { count: 0, oldest: null },
+    anomaly: null,
     repository: { snapshots: 10, packs: 4, storedBytes: 1e8, logicalBytes: 5e8, latestSnapshot: null, facts: null },
     ...over,
   };

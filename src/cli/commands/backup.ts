@@ -45,6 +45,8 @@ export function registerBackup(program: Command): void {
         println(`read ${formatBytes(s.bytesRead)} of ${formatBytes(s.totalBytes)}, added ${formatBytes(s.bytesAdded)} to the repository in ${formatDuration(s.durationMs)}`);
         if (s.warnings) println(`${s.warnings} warning(s) (run with --debug to see them)`);
       }
+      // Saved all the same (it may hold what is left to restore), but an admin must look.
+      if (s.suspect) warn(`snapshot ${s.snapshotId.slice(0, 8)} is SUSPECT (possible ransomware): ${s.anomalyReasons.join('; ')}; see "coffre anomaly list"`);
       if (s.failures.length) {
         throw new IncompleteError(`snapshot ${s.snapshotId.slice(0, 8)} saved, but ${s.failures.length} item(s) could not be read`, s.failures);
       }

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { cleanSnapshots } from '../../app/anomaly.js';
 import { listSnapshotFiles, toListing } from '../../app/browse.js';
 import { withRepository } from '../../app/repo.js';
 import { formatBytes, formatMode } from '../../ui/format.js';
@@ -10,14 +11,18 @@ export function registerSnapshots(program: Command): void {
     .command('snapshots')
     .description('list snapshots, oldest first')
     .option('--json', 'print a JSON array')
-    .action(async (opts: { json?: boolean }, cmd: Command) => {
+    .option('--clean', 'name the newest clean snapshot per host and paths (before any suspect one not acknowledged)')
+    .action(async (opts: { json?: boolean; clean?: boolean }, cmd: Command) => {
+      if (opts.clean) return printClean(cmd, opts.json === true);
       const list = await withRepository(repoOptions(cmd), async (repo) => (await repo.snapshots()).map(toListing));
       if (opts.json) return printJson(list);
       println('ID        Time                      Host                 Tags        Paths');
       for (const s of list) {
-        println(`${s.shortId}  ${s.time.slice(0, 19).replace('T', ' ')} UTC   ${s.host.padEnd(20)} ${s.tags.join(',').padEnd(11)} ${s.paths.join(' ')}`);
+        // "!" marks a snapshot the mass-change check flagged (coffre anomaly list).
+        println(`${s.shortId}${s.suspect ? '!' : ' '} ${s.time.slice(0, 19).replace('T', ' ')} UTC   ${s.host.padEnd(20)} ${s.tags.join(',').padEnd(11)} ${s.paths.join(' ')}`);
       }
-      println(`${list.length} snapshot(s)`);
+      const suspect = list.filter((s) => s.suspect).length;
+      println(`${list.length} snapshot(s)${suspect ? `; ${suspect} suspect (!), see "coffre anomaly list" and "coffre snapshots --clean"` : ''}`);
     });
 
   program
@@ -39,4 +44,21 @@ export function registerSnapshots(program: Command): void {
         }
       });
     });
+}
+
+async function printClean(cmd: Command, json: boolean): Promise<void> {
+  const groups = await withRepository(repoOptions(cmd), (repo) => cleanSnapshots(repo));
+  const rows = groups.map((g) => ({
+    host: g.host,
+    paths: g.paths,
+    newestClean: g.clean.at(-1)?.id ?? null,
+    newestCleanTime: g.clean.at(-1)?.time ?? null,
+    firstUnacknowledgedSuspect: g.firstUnacknowledged?.id ?? null,
+  }));
+  if (json) return printJson(rows);
+  for (const r of rows) {
+    const clean = r.newestClean ? `${r.newestClean.slice(0, 8)} (${r.newestCleanTime!.slice(0, 19).replace('T', ' ')} UTC)` : 'none';
+    const trouble = r.firstUnacknowledgedSuspect ? `; suspect since ${r.firstUnacknowledgedSuspect.slice(0, 8)}` : '';
+    println(`${r.host} ${r.paths.join(' ')}: newest clean ${clean}${trouble}`);
+  }
 }
