@@ -13,7 +13,7 @@ import { hostname, userInfo } from 'node:os';
 import * as path from 'node:path';
 import { describeError, StorageError, UsageError } from '../domain/errors.js';
 import type { BlobId, SnapshotId } from '../domain/ids.js';
-import { MemoryBlobIndex } from '../repository/blob-index.js';
+import { isMemoryIndex } from '../repository/blob-index.js';
 import type { Repository, SnapshotEntry } from '../repository/repository.js';
 import type { Snapshot, SnapshotSummary } from '../repository/snapshot.js';
 import { encodeTree, type Tree, type TreeNode } from '../repository/tree.js';
@@ -102,7 +102,7 @@ export async function backup(repo: Repository, opts: BackupOptions): Promise<Bac
     // when possible. If it cannot be, drop the in-memory mirror so the next run reloads it
     // from storage instead of deduplicating against packs no index object names (a catalog
     // keeps them in its journal and indexes them before the next backup).
-    if (!(await session.abort()) && repo.index instanceof MemoryBlobIndex) repo.index.clear();
+    if (!(await session.abort()) && isMemoryIndex(repo.index)) repo.index.clear();
     throw e;
   }
   const c = run.counters;

@@ -19,7 +19,7 @@ export const FORMAT_VERSION = 1;
 export const KEY_KIND_REPOSITORY = 0;
 export const KEY_KIND_SESSION = 1;
 
-export type EnvelopeType = 'config' | 'index' | 'snapshot' | 'pack-header';
+export type EnvelopeType = 'config' | 'index' | 'snapshot' | 'pack-header' | 'prune-plan';
 
 const HEADER_BYTES = 2;
 

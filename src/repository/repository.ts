@@ -5,19 +5,20 @@
  * @module
  */
 import { createHash, hkdfSync } from 'node:crypto';
-import { IntegrityError, isStorageError, RepositoryNotFoundError, UsageError, WrongPasswordError } from '../domain/errors.js';
+import { FormatError, IntegrityError, isStorageError, RepositoryNotFoundError, UsageError, WrongPasswordError } from '../domain/errors.js';
 import { idFromBytes, isHexId, type BlobId, type IndexId, type KeyId, type PackId, type SnapshotId } from '../domain/ids.js';
 import { keyedId } from '../crypto/blob-id.js';
 import type { PutOptions, Storage } from '../storage/storage.js';
 import { CodecPool } from '../workers/codec.js';
 import type { BlobType } from './blob-codec.js';
-import { MemoryBlobIndex, type BlobIndex, type IndexedBlob } from './blob-index.js';
+import { LayeredBlobIndex, MemoryBlobIndex, type BlobIndex, type IndexedBlob } from './blob-index.js';
 import { decodeConfig, type RepoConfig } from './config.js';
 import { openEnvelope, sealEnvelope } from './envelope.js';
 import { decodeIndex, encodeIndex, type IndexContent } from './index-file.js';
 import { createKeyFile, parseKeyFile, unlockKeyFile, type MasterKeys } from './keyfile.js';
 import type { KdfProfile } from '../crypto/kdf.js';
-import { CONFIG_KEY, idOfKey, INDEX_PREFIX, indexKey, keyFileKey, KEYS_PREFIX, packKey, SNAPSHOTS_PREFIX, snapshotKey } from './layout.js';
+import { CONFIG_KEY, idOfKey, INDEX_PREFIX, indexKey, keyFileKey, KEYS_PREFIX, packKey, PRUNE_PREFIX, prunePlanKey, SNAPSHOTS_PREFIX, snapshotKey } from './layout.js';
+import { decodePrunePlan, encodePrunePlan, type PrunePlan } from './prune-plan.js';
 import { decodePackHeader, headerLengthFromTrailer, PACK_TRAILER_BYTES, type PackBuilder, type PackEntry } from './pack.js';
 import { decodeSnapshot, encodeSnapshot, type Snapshot } from './snapshot.js';
 import { decodeTree, type Tree } from './tree.js';
@@ -58,7 +59,7 @@ export class Repository {
     private readonly keys: MasterKeys,
     /** The key file that opened the repository. */
     readonly keyId: KeyId,
-    readonly index: BlobIndex,
+    readonly index: LayeredBlobIndex,
     private readonly workers: number | undefined,
     private readonly cache: ObjectCache | undefined,
   ) {}
@@ -77,7 +78,7 @@ export class Repository {
     }
     const local = opts.local?.(config);
     const index = local?.index ?? opts.index ?? new MemoryBlobIndex();
-    return new Repository(storage, config, keys, keyId, index, opts.workers, local?.cache ?? opts.cache);
+    return new Repository(storage, config, keys, keyId, new LayeredBlobIndex(index), opts.workers, local?.cache ?? opts.cache);
   }
 
   /** The blob codec's worker pool, started on first use. */
@@ -113,7 +114,10 @@ export class Repository {
 
   /**
    * Merges every index object not merged yet into the blob index. If an index object the
-   * blob index knows has disappeared (a prune elsewhere), it is rebuilt from scratch.
+   * blob index knows has disappeared (a prune elsewhere), or a new one supersedes one it
+   * merged (a prune hid packs it marked for deletion), it is rebuilt from scratch.
+   * Superseded index objects are never merged (docs/FORMAT.md §8, §11): that is what keeps
+   * a backup from deduplicating against packs a prune is about to delete.
    * A damaged index object is skipped and listed in `damagedIndexes`, never merged.
    */
   async loadIndex(onProgress?: (done: number, total: number) => void): Promise<void> {
@@ -123,33 +127,77 @@ export class Repository {
       if (isHexId(id)) present.add(id as IndexId);
     }
     const merged = this.index.mergedIndexes();
-    if ([...merged].some((id) => !present.has(id))) {
-      // Index objects known before are gone. That is a prune elsewhere, or the repository
-      // itself vanished (a volume not mounted, a wrong prefix): in the second case clearing
-      // the mirror would be wrong and later writes would land outside any repository.
-      await this.storage.stat(CONFIG_KEY).catch((e: unknown) => {
-        if (isStorageError(e, 'not-found')) {
-          throw new RepositoryNotFoundError(`the repository at ${this.storage.location} has disappeared (no config object)`);
+    const read = new Map<IndexId, IndexContent>();
+    const damaged: { object: string; message: string }[] = [];
+    const fetchAll = async (ids: readonly IndexId[]) =>
+      forEachLimited(ids, INDEX_FETCH_CONCURRENCY, async (id) => {
+        if (read.has(id)) return;
+        try {
+          read.set(id, await this.readIndex(id));
+        } catch (e) {
+          // Listed a moment ago, deleted since: a prune elsewhere removed a superseded object.
+          if (isStorageError(e, 'not-found')) return;
+          if (!(e instanceof IntegrityError)) throw e;
+          damaged.push({ object: indexKey(id), message: e.message });
         }
-        throw e;
+        onProgress?.(read.size + damaged.length, present.size);
       });
-      this.index.clear();
-    }
-    const todo = [...present].filter((id) => !this.index.mergedIndexes().has(id));
-    let done = 0;
-    this.damagedIndexes.length = 0;
-    await forEachLimited(todo, INDEX_FETCH_CONCURRENCY, async (id) => {
-      let content: IndexContent;
-      try {
-        content = await this.readIndex(id);
-      } catch (e) {
-        if (!(e instanceof IntegrityError)) throw e;
-        this.damagedIndexes.push({ object: indexKey(id), message: e.message });
-        return;
+    await fetchAll([...present].filter((id) => !merged.has(id)));
+    const superseded = new Set<IndexId>();
+    for (const c of read.values()) for (const s of c.supersedes) superseded.add(s);
+    const gone = [...merged].some((id) => !present.has(id));
+    if (gone || [...merged].some((id) => superseded.has(id))) {
+      if (gone) {
+        // Index objects known before are gone. That is a prune elsewhere, or the repository
+        // itself vanished (a volume not mounted, a wrong prefix): in the second case clearing
+        // the mirror would be wrong and later writes would land outside any repository.
+        await this.storage.stat(CONFIG_KEY).catch((e: unknown) => {
+          if (isStorageError(e, 'not-found')) {
+            throw new RepositoryNotFoundError(`the repository at ${this.storage.location} has disappeared (no config object)`);
+          }
+          throw e;
+        });
       }
-      this.index.addPacks(content.packs, id);
-      onProgress?.(++done, todo.length);
+      this.index.clear();
+      await fetchAll([...present]);
+      for (const c of read.values()) for (const s of c.supersedes) superseded.add(s);
+    }
+    this.damagedIndexes.length = 0;
+    this.damagedIndexes.push(...damaged);
+    for (const [id, content] of read) {
+      if (this.index.mergedIndexes().has(id)) continue;
+      // A superseded object is recorded as merged with no packs, so it is not fetched again.
+      this.index.addPacks(superseded.has(id) ? [] : content.packs, id);
+    }
+    await this.loadHidden(present, read);
+  }
+
+  /**
+   * The packs of index objects that prune plans mark for deletion, as the index's hidden
+   * layer: readable (a snapshot written during the plan's grace period may need them until
+   * the plan is carried out), never deduplicated against.
+   */
+  private async loadHidden(present: ReadonlySet<IndexId>, read: ReadonlyMap<IndexId, IndexContent>): Promise<void> {
+    const wanted = new Set<IndexId>();
+    let plans: { plan: PrunePlan }[] = [];
+    try {
+      plans = await this.prunePlans();
+    } catch (e) {
+      // A damaged plan must not stop backups and restores; prune itself reports it.
+      if (!(e instanceof IntegrityError) && !(e instanceof FormatError)) throw e;
+    }
+    for (const { plan } of plans) for (const i of plan.indexes) if (present.has(i)) wanted.add(i);
+    const packs: IndexContent['packs'][] = [];
+    await forEachLimited([...wanted], INDEX_FETCH_CONCURRENCY, async (id) => {
+      const known = read.get(id);
+      if (known) return void packs.push(known.packs);
+      try {
+        packs.push((await this.readIndex(id)).packs);
+      } catch (e) {
+        if (!(e instanceof IntegrityError) && !isStorageError(e, 'not-found')) throw e;
+      }
     });
+    this.index.setHidden(packs.flat());
   }
 
   async readIndex(id: IndexId): Promise<IndexContent> {
@@ -309,6 +357,37 @@ export class Repository {
     if (matches.length > 1) throw new UsageError(`snapshot id prefix ${ref} is ambiguous (${matches.length} matches)`);
     const id = matches[0]!;
     return { id, snapshot: await this.readSnapshot(id) };
+  }
+
+  // ---- prune plans -------------------------------------------------------------------
+
+  async savePrunePlan(plan: PrunePlan): Promise<string> {
+    const bytes = sealEnvelope('prune-plan', encodePrunePlan(plan), this.keys.dataKey, this.config.compression);
+    const id = sha256Id<IndexId>(bytes);
+    await this.putNew(prunePlanKey(id), bytes);
+    return id;
+  }
+
+  async readPrunePlan(id: string): Promise<PrunePlan> {
+    const key = prunePlanKey(id);
+    const bytes = await this.storage.get(key);
+    checkName(key, id, bytes);
+    return decodePrunePlan(openEnvelope('prune-plan', bytes, this.keys.dataKey, key), key);
+  }
+
+  /** Every prune plan in the repository (a handful at most), with its id. */
+  async prunePlans(): Promise<{ id: string; plan: PrunePlan }[]> {
+    const out: { id: string; plan: PrunePlan }[] = [];
+    for await (const o of this.storage.list(PRUNE_PREFIX)) {
+      const id = idOfKey(o.key);
+      if (!isHexId(id)) continue;
+      try {
+        out.push({ id, plan: await this.readPrunePlan(id) });
+      } catch (e) {
+        if (!isStorageError(e, 'not-found')) throw e; // carried out meanwhile by another prune
+      }
+    }
+    return out.sort((a, b) => a.plan.created.localeCompare(b.plan.created) || a.id.localeCompare(b.id));
   }
 
   // ---- keys ---------------------------------------------------------------------------
