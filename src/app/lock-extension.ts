@@ -1,7 +1,11 @@
 /**
- * DESIGN invariant 10: with Object Lock, retention follows use. Backups never delete and
- * every later snapshot may reuse any pack, so every object of the repository is live: a
- * pack written on day 0 and still needed today must not become deletable on day N. After a
+ * DESIGN invariant 10: with Object Lock, retention follows use. Every later snapshot may
+ * reuse any pack a backup can see, so every such object is live: a pack written on day 0
+ * and still needed today must not become deletable on day N. What a prune plan has marked
+ * for deletion (packs no snapshot used when it was planned, and the index objects it
+ * superseded; backups no longer see them) is left out, so that its retention runs out and
+ * prune can delete it; a planned pack found needed again leaves the plan and is extended
+ * from then on. After a
  * backup, the retention of every object is pushed to now + N days — not after every backup
  * (that would be a GET and maybe a PUT per object each time), but once a quarter of the
  * retention period has passed since the last extension, which keeps at least three quarters
@@ -11,7 +15,7 @@
 import { AUDIT_PREFIX } from '../audit/trail.js';
 import { ACKS_PREFIX } from './anomaly.js';
 import type { Catalog } from '../catalog/catalog.js';
-import { CONFIG_KEY, DATA_PREFIX, INDEX_PREFIX, KEYS_PREFIX, SNAPSHOTS_PREFIX } from '../repository/layout.js';
+import { CONFIG_KEY, DATA_PREFIX, INDEX_PREFIX, indexKey, KEYS_PREFIX, packKey, SNAPSHOTS_PREFIX } from '../repository/layout.js';
 import type { Repository } from '../repository/repository.js';
 import { Semaphore } from '../util/semaphore.js';
 
@@ -20,6 +24,8 @@ const DAY_MS = 86_400_000;
 
 export interface LockExtension {
   readonly objects: number;
+  /** objects left to expire: named by a prune plan */
+  readonly skipped: number;
   readonly until: Date;
 }
 
@@ -32,7 +38,14 @@ export async function extendLocks(repo: Repository, opts: { now?: number; concur
   const slots = new Semaphore(opts.concurrency ?? 8);
   const running: Promise<void>[] = [];
   let objects = 0;
+  let skipped = 0;
+  const planned = new Set<string>();
+  for (const { plan } of await repo.prunePlans()) {
+    for (const p of plan.packs) planned.add(packKey(p.id));
+    for (const i of plan.indexes) planned.add(indexKey(i));
+  }
   const push = (key: string) => {
+    if (planned.has(key)) return void skipped++;
     objects++;
     running.push(slots.run(() => extend(key, { mode: lock.mode, until })));
   };
@@ -42,7 +55,7 @@ export async function extendLocks(repo: Repository, opts: { now?: number; concur
     for await (const o of repo.storage.list(prefix)) push(o.key);
   }
   await Promise.all(running);
-  return { objects, until };
+  return { objects, skipped, until };
 }
 
 /** After a backup: extends every object's retention when a quarter of the period has passed since the last time. */

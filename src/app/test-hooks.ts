@@ -17,3 +17,15 @@ export async function testPauseBeforeSnapshot(): Promise<void> {
   fs.writeFileSync(file, `${process.pid}\n`);
   while (fs.existsSync(file)) await new Promise((r) => setTimeout(r, 20));
 }
+
+/**
+ * COFFRE_TEST_PAUSE_IN_PRUNE=STEP:FILE: prune pauses the same way at STEP (see
+ * src/prune/prune.ts for the steps), so a test can SIGKILL it exactly there.
+ */
+export async function testPauseInPrune(step: string): Promise<void> {
+  const spec = process.env.COFFRE_TEST_PAUSE_IN_PRUNE;
+  if (!spec || !spec.startsWith(`${step}:`)) return;
+  const file = spec.slice(step.length + 1);
+  fs.writeFileSync(file, `${process.pid}\n`);
+  while (fs.existsSync(file)) await new Promise((r) => setTimeout(r, 20));
+}

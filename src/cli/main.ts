@@ -17,6 +17,7 @@ import { registerDrill } from './commands/drill.js';
 import { registerDump } from './commands/dump.js';
 import { registerFind } from './commands/find.js';
 import { registerForget } from './commands/forget.js';
+import { registerPrune } from './commands/prune.js';
 import { registerInit } from './commands/init.js';
 import { registerKey } from './commands/key.js';
 import { registerRestore } from './commands/restore.js';
@@ -31,7 +32,7 @@ export function buildProgram(): Command {
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s.startsWith('error: ') ? `coffre: ${s.slice(7)}` : s) });
   addGlobalOptions(program);
-  for (const register of [registerInit, registerBackup, registerSnapshots, registerRestore, registerDump, registerCheck, registerDrill, registerKey, registerFind, registerDiff, registerForget, registerAnomaly, registerAudit, registerCatalog, registerStatus, registerAgent]) {
+  for (const register of [registerInit, registerBackup, registerSnapshots, registerRestore, registerDump, registerCheck, registerDrill, registerKey, registerFind, registerDiff, registerForget, registerPrune, registerAnomaly, registerAudit, registerCatalog, registerStatus, registerAgent]) {
     register(program);
   }
   for (const cmd of program.commands) cmd.exitOverride();

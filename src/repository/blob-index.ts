@@ -52,3 +52,52 @@ export class MemoryBlobIndex implements BlobIndex {
     return this.blobs.size;
   }
 }
+
+/**
+ * The index readers use: the merged index objects (`primary`), and underneath, the packs a
+ * prune plan has hidden (their index objects superseded, their deletion pending). Reads
+ * (`lookup`) see both, so a snapshot that a backup wrote while a prune was planning still
+ * restores; deduplication (`has`) sees only `primary`, so no new snapshot comes to depend
+ * on a pack that is about to be deleted (docs/FORMAT.md §11).
+ */
+export class LayeredBlobIndex implements BlobIndex {
+  private hidden = new Map<string, IndexedBlob>();
+
+  constructor(readonly primary: BlobIndex) {}
+
+  lookup(id: BlobId): IndexedBlob | undefined {
+    return this.primary.lookup(id) ?? this.hidden.get(id);
+  }
+
+  has(id: BlobId): boolean {
+    return this.primary.has ? this.primary.has(id) : this.primary.lookup(id) !== undefined;
+  }
+
+  addPacks(packs: readonly IndexedPack[], from?: IndexId): void {
+    this.primary.addPacks(packs, from);
+  }
+
+  mergedIndexes(): ReadonlySet<IndexId> {
+    return this.primary.mergedIndexes();
+  }
+
+  clear(): void {
+    this.primary.clear();
+    this.hidden.clear();
+  }
+
+  blobCount(): number {
+    return this.primary.blobCount();
+  }
+
+  /** Replaces the hidden layer (the packs of index objects pending deletion in prune plans). */
+  setHidden(packs: Iterable<IndexedPack>): void {
+    this.hidden = new Map();
+    for (const p of packs) for (const b of p.blobs) if (!this.hidden.has(b.id)) this.hidden.set(b.id, { ...b, packId: p.packId });
+  }
+}
+
+/** Whether an index lives only in this process's memory (a failed backup then drops it). */
+export function isMemoryIndex(index: BlobIndex): boolean {
+  return index instanceof MemoryBlobIndex || (index instanceof LayeredBlobIndex && index.primary instanceof MemoryBlobIndex);
+}

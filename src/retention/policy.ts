@@ -68,20 +68,20 @@ export interface RetentionPlan<S extends SnapshotRef = SnapshotRef> {
 }
 
 const DAY_MS = 86_400_000;
-const DURATION_UNITS = { y: 'years', m: 'months', w: 'weeks', d: 'days', h: 'hours' } as const;
+const DURATION_UNITS = { y: 'years', m: 'months', w: 'weeks', d: 'days', h: 'hours', s: 'seconds' } as const;
 export type Duration = Partial<Record<(typeof DURATION_UNITS)[keyof typeof DURATION_UNITS], number>>;
 
-/** Parses "1y6m", "2d12h", "36h"… (each unit at most once); a RangeError names what is wrong. */
+/** Parses "1y6m", "2d12h", "36h", "90s"… (each unit at most once); a RangeError names what is wrong. */
 export function parseDuration(text: string): Duration {
   const out: Record<string, number> = {};
-  const rest = text.trim().replace(/(\d+)([ymwdh])/g, (_all, n: string, u: keyof typeof DURATION_UNITS) => {
+  const rest = text.trim().replace(/(\d+)([ymwdhs])/g, (_all, n: string, u: keyof typeof DURATION_UNITS) => {
     const unit = DURATION_UNITS[u];
     if (out[unit] !== undefined) throw new RangeError(`duration "${text}": unit ${u} given twice`);
     out[unit] = Number(n);
     return '';
   });
   if (rest !== '' || Object.keys(out).length === 0) {
-    throw new RangeError(`duration "${text}": expected whole numbers with units y, m, w, d, h (e.g. 2d, 36h, 1y6m)`);
+    throw new RangeError(`duration "${text}": expected whole numbers with units y, m, w, d, h, s (e.g. 2d, 36h, 1y6m)`);
   }
   return out as Duration;
 }
@@ -96,7 +96,12 @@ export function subtractDuration(from: Date, d: Duration): Date {
     const last = new Date(Date.UTC(t.getUTCFullYear(), t.getUTCMonth() + 1, 0)).getUTCDate();
     t.setUTCDate(Math.min(day, last));
   }
-  return new Date(t.getTime() - ((d.weeks ?? 0) * 7 + (d.days ?? 0)) * DAY_MS - (d.hours ?? 0) * 3_600_000);
+  return new Date(t.getTime() - ((d.weeks ?? 0) * 7 + (d.days ?? 0)) * DAY_MS - (d.hours ?? 0) * 3_600_000 - (d.seconds ?? 0) * 1000);
+}
+
+/** A duration as a fixed number of milliseconds (a month counts 31 days, a year 366: for waiting, longer is safer). */
+export function durationMs(d: Duration): number {
+  return (((d.years ?? 0) * 366 + (d.months ?? 0) * 31 + (d.weeks ?? 0) * 7 + (d.days ?? 0)) * 24 + (d.hours ?? 0)) * 3_600_000 + (d.seconds ?? 0) * 1000;
 }
 
 type Rule = { readonly name: string; readonly count: number; readonly bucket: (d: Date, utc: boolean) => string };

@@ -45,7 +45,7 @@ export function withLimits(inner: Storage, opts: LimiterOptions): Storage {
     }
   }
 
-  const { objectLock, extendRetention } = inner;
+  const { objectLock, extendRetention, retention } = inner;
   return {
     get location() {
       return inner.location;
@@ -67,6 +67,7 @@ export function withLimits(inner: Storage, opts: LimiterOptions): Storage {
     ...(extendRetention && {
       extendRetention: (key: string, r: Retention) => limited(() => extendRetention.call(inner, key, r)),
     }),
+    ...(retention && { retention: (key: string) => limited(() => retention.call(inner, key)) }),
   };
 }
 

@@ -34,6 +34,7 @@ export function readOnly(inner: Storage): Storage {
     close: () => inner.close(),
     ...(objectLock && { objectLock: () => objectLock.call(inner) }),
     ...(inner.extendRetention && { extendRetention: (key: string) => refuse('extend the retention of', key) }),
+    ...(inner.retention && { retention: (key: string) => inner.retention!(key) }),
   };
   readOnlyStorages.add(storage);
   return storage;

@@ -108,7 +108,7 @@ export function withRetry(inner: Storage, opts: RetryOptions = {}): Storage {
     }
   }
 
-  const { objectLock, extendRetention } = inner;
+  const { objectLock, extendRetention, retention } = inner;
   return {
     get location() {
       return inner.location;
@@ -127,5 +127,6 @@ export function withRetry(inner: Storage, opts: RetryOptions = {}): Storage {
     ...(extendRetention && {
       extendRetention: (key: string, r: Retention) => run('extendRetention', key, () => extendRetention.call(inner, key, r)),
     }),
+    ...(retention && { retention: (key: string) => run('retention', key, () => retention.call(inner, key)) }),
   };
 }

@@ -60,6 +60,8 @@ export interface Storage {
    * Never shortens an existing retention; fails with 'not-found' for a missing key.
    */
   extendRetention?(key: string, retention: Retention): Promise<void>;
+  /** The object's current Object Lock retention, if any (prune asks before it deletes). */
+  retention?(key: string): Promise<Retention | undefined>;
 }
 
 /** Collects a listing; for prefixes known to be small (keys/, snapshots/). */

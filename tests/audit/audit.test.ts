@@ -27,6 +27,7 @@ describe('audit trail', () => {
     await cliOk(['check', ...common]);
     await cliOk(['drill', '--sample', '5', ...common]);
     await cliOk(['forget', '--keep-last', '1', ...common]);
+    await cliOk(['prune', '--dry-run', ...common]);
     await cliOk(['key', 'add', '--new-password-file', passwordFile(dir, 'another one'), '--label', 'ops', ...common]);
     const failed = await runCli(['restore', 'ffff', '--target', path.join(dir, 'r2'), ...common]);
     expect(failed.code).not.toBe(0);
@@ -38,11 +39,12 @@ describe('audit trail', () => {
       [3, 'check', 'ok'],
       [4, 'drill', 'ok'],
       [5, 'forget', 'ok'],
-      [6, 'key-add', 'ok'],
-      [7, 'restore', 'failed'],
+      [6, 'prune', 'ok'],
+      [7, 'key-add', 'ok'],
+      [8, 'restore', 'failed'],
     ]);
     expect(entries[0]).toMatchObject({ snapshot: snap, user: userInfo().username, counts: { filesNew: 1 } });
-    expect(entries[6]!.error).toBe('COFFRE_USAGE');
+    expect(entries[7]!.error).toBe('COFFRE_USAGE');
     // Paths are pseudonymised: the patient's name is nowhere in the log, nor in the listing.
     expect(entries[0]!.paths).toEqual([expect.stringMatching(/^~[0-9a-f]{20}$/)]);
     const logFile = path.join(state, 'audit', fs.readdirSync(path.join(state, 'audit')).find((f) => f.endsWith('.log'))!);
@@ -52,7 +54,7 @@ describe('audit trail', () => {
     // The repository holds a copy (check and drill ran on read-only storage: the next writer copied their entries).
     const remote = (await cliOk(['audit', '--repository', '--json', ...common])).stdout.trim().split('\n');
     // All but the failed restore, which waits for the next command that writes (a failure may be the storage's).
-    expect(remote).toHaveLength(6);
+    expect(remote).toHaveLength(7);
     expect(remote.join('\n')).not.toContain('dupont');
     const audited = fs.readdirSync(path.join(repoDir, 'audit'));
     for (const f of audited) expect(fs.readFileSync(path.join(repoDir, 'audit', f)).toString('latin1')).not.toMatch(/backup|restore/);

@@ -9,6 +9,7 @@ import type { SnapshotListing } from '../../app/browse.js';
 import { collect, repoOptions } from '../options.js';
 import { printJson, println } from '../output.js';
 import { nonNegativeInt } from './init.js';
+import { printPruneReport, pruneOptions, runPrune } from './prune.js';
 
 interface ForgetFlags {
   keepLast?: number;
@@ -21,6 +22,9 @@ interface ForgetFlags {
   keepTag?: string[];
   dryRun?: boolean;
   json?: boolean;
+  prune?: boolean;
+  grace: string;
+  repackThreshold: string;
 }
 
 /**
@@ -41,6 +45,8 @@ export function registerForget(program: Command): void {
   }
   cmd.option('--keep-within <duration>', 'keep every snapshot less than this older than the newest of its group (e.g. 2d, 36h, 1y6m)');
   cmd.option('--keep-tag <tag>', 'keep every snapshot with this tag (repeatable)', collect);
+  cmd.option('--prune', 'then run "coffre prune" (with --grace and --repack-threshold)');
+  pruneOptions(cmd);
   cmd.action(async (opts: ForgetFlags, c: Command) => {
     if (opts.keepWithin !== undefined) {
       try {
@@ -79,8 +85,10 @@ export function registerForget(program: Command): void {
       return { plan, forgotten };
     });
     const brief = (d: RetentionDecision<SnapshotListing>) => ({ id: d.snapshot.id, time: d.snapshot.time, host: d.snapshot.host, paths: d.snapshot.paths, reasons: d.reasons });
+    const pruned = opts.prune ? await runPrune(c, { grace: opts.grace, repackThreshold: opts.repackThreshold, dryRun: opts.dryRun }) : undefined;
     if (opts.json) {
       return printJson({
+        ...(pruned ? { prune: pruned } : {}),
         keep: plan.keep.map(brief),
         forget: plan.forget.map(brief),
         floor: { days: plan.floor.days, protected: plan.floor.protected.map((d) => d.snapshot.id) },
@@ -95,5 +103,6 @@ export function registerForget(program: Command): void {
       println(`retention floor (${FLOOR_ENV}=${plan.floor.days}): ${plan.floor.protected.length} snapshot(s) the policy would forget are kept, being younger than ${plan.floor.days} days`);
     }
     println(`${plan.keep.length} kept, ${opts.dryRun ? `${plan.forget.length} would be forgotten` : `${forgotten} forgotten`} (their data stays until "coffre prune")`);
+    if (pruned) printPruneReport(pruned);
   });
 }

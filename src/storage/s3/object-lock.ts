@@ -67,6 +67,24 @@ export async function extendObjectRetention(
   );
 }
 
+/** The retention of `key` now, or undefined when it has none. */
+export async function readObjectRetention(
+  client: S3Client,
+  bucket: string,
+  key: string,
+  call: <T>(request: () => Promise<T>) => Promise<T>,
+): Promise<Retention | undefined> {
+  const out = await call(() =>
+    client.send(new GetObjectRetentionCommand({ Bucket: bucket, Key: key })).catch((e: unknown) => {
+      if (errorName(e) === NOT_CONFIGURED) return { Retention: undefined };
+      throw e;
+    }),
+  );
+  const r = out.Retention;
+  if (!r?.RetainUntilDate || !r.Mode) return undefined;
+  return { mode: r.Mode === 'COMPLIANCE' ? 'compliance' : 'governance', until: r.RetainUntilDate };
+}
+
 /** RGW answers a retention put on a bucket without Object Lock with a bare 400 InvalidRequest. */
 export function explainLockRefusal(e: unknown, target: string): unknown {
   if (e instanceof StorageError && errorName(e.cause) === 'InvalidRequest') {

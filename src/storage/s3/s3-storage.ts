@@ -32,7 +32,7 @@ import { createS3Client } from './client.js';
 import { readCredentialFiles, type S3CredentialFiles, type S3Credentials } from './credentials.js';
 import { formatS3Location, parseS3Location, type S3Location } from './location.js';
 import { checkEtag, MIN_PART_SIZE, putMultipart } from './multipart.js';
-import { bucketHasObjectLock, explainLockRefusal, extendObjectRetention, lockParams } from './object-lock.js';
+import { bucketHasObjectLock, explainLockRefusal, extendObjectRetention, lockParams, readObjectRetention } from './object-lock.js';
 import { sha256OffThread, withPayloadHash } from './payload-hash.js';
 
 export interface S3StorageOptions extends S3CredentialFiles {
@@ -231,6 +231,11 @@ export class S3Storage implements Storage {
       this.lockEnabled = asked;
     }
     return this.lockEnabled;
+  }
+
+  async retention(key: string): Promise<Retention | undefined> {
+    const full = this.fullKey(key);
+    return readObjectRetention(this.client, this.bucket, full, (request) => this.call(full, request));
   }
 
   /** Retained at least until `retention.until`; never shortened, compliance never weakened. */

@@ -1,0 +1,100 @@
+import type { Command } from 'commander';
+import { hostname } from 'node:os';
+import type { AuditSpec } from '../../app/audit.js';
+import { withRepository } from '../../app/repo.js';
+import { UsageError } from '../../domain/errors.js';
+import { prune, type PruneReport } from '../../prune/prune.js';
+import { durationMs, parseDuration } from '../../retention/policy.js';
+import { formatBytes } from '../../ui/format.js';
+import { repoOptions } from '../options.js';
+import { printJson, println, warn } from '../output.js';
+
+export interface PruneFlags {
+  grace: string;
+  repackThreshold: string;
+  dryRun?: boolean;
+  json?: boolean;
+}
+
+export const DEFAULT_GRACE = '2d';
+export const DEFAULT_REPACK_THRESHOLD = '50';
+
+/** Adds prune's options to a command (`prune`, and `forget --prune`). */
+export function pruneOptions(cmd: Command): Command {
+  return cmd
+    .option('--grace <duration>', 'how long a plan waits before its packs are deleted: longer than any backup runs (units d, h, s…)', DEFAULT_GRACE)
+    .option('--repack-threshold <percent>', 'repack a pack once at least this share of its bytes is unused (100 = never)', DEFAULT_REPACK_THRESHOLD);
+}
+
+export function parsePruneFlags(opts: PruneFlags): { graceMs: number; repackThreshold: number } {
+  let graceMs: number;
+  try {
+    graceMs = durationMs(parseDuration(opts.grace));
+  } catch (e) {
+    throw new UsageError(`--grace: ${(e as Error).message}`);
+  }
+  if (!/^\d+(\.\d+)?$/.test(opts.repackThreshold) || Number(opts.repackThreshold) <= 0 || Number(opts.repackThreshold) > 100) {
+    throw new UsageError(`--repack-threshold: expected a percentage in (0, 100], got "${opts.repackThreshold}"`);
+  }
+  return { graceMs, repackThreshold: Number(opts.repackThreshold) / 100 };
+}
+
+/**
+ * `coffre prune`: delete what no snapshot references, in two phases separated by a grace
+ * period (src/prune/prune.ts). Needs credentials that may delete: run it from an
+ * administration host, never with an agent's append-only credentials.
+ */
+export function registerPrune(program: Command): void {
+  const cmd = program
+    .command('prune')
+    .description('delete packs no snapshot uses: plan now, delete in a later run once the grace period has passed')
+    .option('-n, --dry-run', 'only say what would be deleted and rewritten')
+    .option('--json', 'print the report as JSON');
+  pruneOptions(cmd).action(async (opts: PruneFlags, c: Command) => {
+    const report = await runPrune(c, opts);
+    if (opts.json) return printJson(report);
+    printPruneReport(report);
+  });
+}
+
+export async function runPrune(c: Command, opts: PruneFlags): Promise<PruneReport> {
+  const parsed = parsePruneFlags(opts);
+  const audit: AuditSpec<PruneReport> = {
+    action: 'prune',
+    what: { detail: `${opts.dryRun ? 'dry run, ' : ''}grace ${opts.grace}, repack threshold ${opts.repackThreshold}%` },
+    after: (r) => ({
+      counts: {
+        packsDeleted: r.deleted.packs,
+        bytesDeleted: r.deleted.bytes,
+        indexesDeleted: r.deleted.indexes,
+        plansCarriedOut: r.deleted.plans,
+        packsPlanned: r.planned?.deletePacks ?? 0,
+        packsToRepack: r.planned?.repackPacks ?? 0,
+      },
+    }),
+  };
+  return withRepository({ ...repoOptions(c, { catalog: 'write', command: 'prune' }), audit }, (repo) =>
+    prune(repo, { ...parsed, dryRun: opts.dryRun, host: hostname(), progress: (m) => warn(m) }),
+  );
+}
+
+export function printPruneReport(r: PruneReport): void {
+  const would = r.dryRun ? 'would ' : '';
+  println(`${r.snapshots} snapshot(s); ${r.storedPacks} pack(s), ${formatBytes(r.storedBytes)} stored`);
+  if (r.deleted.plans > 0) {
+    println(`plans past their grace period: ${r.deleted.plans}; ${would}delete ${r.deleted.packs} pack(s) (${formatBytes(r.deleted.bytes)}) and ${r.deleted.indexes} index object(s)`);
+  }
+  if (r.keptNeeded > 0) println(`${r.keptNeeded} planned pack(s) are used again by a newer snapshot: kept`);
+  for (const w of r.waitingForLock) println(`waiting for Object Lock: ${w.key} is retained until ${w.until}`);
+  for (const p of r.pending) println(`plan ${p.id.slice(0, 8)} (${p.packs} pack(s), ${formatBytes(p.bytes)}) waits until ${p.dueAt}`);
+  if (r.planned) {
+    const p = r.planned;
+    println(
+      `${r.dryRun ? 'would plan' : `planned ${p.id?.slice(0, 8)}`}: ${p.deletePacks} unused pack(s) to delete, ${p.repackPacks} to repack ` +
+        `(${formatBytes(p.rewriteBytes)} to rewrite); ${formatBytes(p.freeBytes)} freed once deleted, not before ${p.dueAt}`,
+    );
+  } else if (r.pending.length === 0 && r.deleted.plans === 0) {
+    println('nothing to prune');
+  }
+  if (r.missingBlobs > 0) println(`warning: snapshots reference ${r.missingBlobs} data blob(s) no index object names; run "coffre check"`);
+}
