@@ -55,6 +55,8 @@ export class WriteSession {
   readonly stats: WriteStats = { blobsNew: 0, bytesNew: 0, bytesStored: 0, packsStored: 0, indexesStored: 0 };
   /** Blobs accepted by this session but not yet in a stored pack. */
   private readonly pending = new Set<BlobId>();
+  /** Blobs this session stored (only tracked while deduplication is suspended). */
+  private readonly storedHere = new Set<BlobId>();
   private readonly packers: Record<BlobType, PackBuilder> = { data: new PackBuilder(), tree: new PackBuilder() };
   private readonly sealing = new Set<Promise<void>>();
   private sealingBytes = 0;
@@ -77,6 +79,7 @@ export class WriteSession {
 
   /** True if the blob is stored or already on its way. */
   knows(id: BlobId): boolean {
+    if (this.repo.dedupSuspended) return this.pending.has(id) || this.storedHere.has(id);
     const index = this.repo.index;
     return this.pending.has(id) || (index.has ? index.has(id) : index.lookup(id) !== undefined);
   }
@@ -196,7 +199,10 @@ export class WriteSession {
       .savePack(id, bytes)
       .then(async () => {
         this.repo.index.addPacks([pack]);
-        for (const b of entries) this.pending.delete(b.id);
+        for (const b of entries) {
+          this.pending.delete(b.id);
+          if (this.repo.dedupSuspended) this.storedHere.add(b.id);
+        }
         this.stats.packsStored++;
         this.stats.bytesStored += bytes.length;
         this.opts.onPackStored?.(pack);

@@ -283,7 +283,7 @@ async function restoreRange(
   const wanted = group.filter((b) => b.targets.some(live));
   let opened: (Buffer | IntegrityError)[];
   try {
-    opened = await opening.run(() => repo.codec.openRange(range, base, wanted.map((b) => b.blob), key));
+    opened = await opening.run(() => repo.openPackRange(pack.packId, range, base, wanted.map((b) => b.blob)));
   } catch (e) {
     for (const { targets } of wanted) for (const t of targets) writers.get(t.file)!.fail(describeError(e), blamed(e, key) ?? key);
     return;

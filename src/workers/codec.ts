@@ -52,10 +52,13 @@ export class CodecPool {
     return toBuffer((await this.pool.run({ op: 'seal', type, id, raw: d.buf }, d.transfer)) as Uint8Array);
   }
 
-  /** Opens a sealed blob; `sealed` is copied if it is a view into a larger buffer. */
-  async open(type: BlobType, id: BlobId, sealed: Uint8Array, rawLength: number, where: string): Promise<Buffer> {
+  /**
+   * Opens a sealed blob; `sealed` is copied if it is a view into a larger buffer. `key`: the
+   * pack's key when it is not the data key (a write-only session's).
+   */
+  async open(type: BlobType, id: BlobId, sealed: Uint8Array, rawLength: number, where: string, key?: Uint8Array): Promise<Buffer> {
     const d = this.pool.size > 0 ? detached(sealed) : { buf: sealed, transfer: [] };
-    return toBuffer((await this.pool.run({ op: 'open', type, id, sealed: d.buf, rawLength, where }, d.transfer)) as Uint8Array);
+    return toBuffer((await this.pool.run({ op: 'open', type, id, sealed: d.buf, rawLength, where, ...(key ? { key } : {}) }, d.transfer)) as Uint8Array);
   }
 
   /**
@@ -63,9 +66,9 @@ export class CodecPool {
    * the worker without a copy when it owns its memory (do not use it afterwards), and the
    * plaintexts come back the same way. A damaged blob yields an IntegrityError in its slot.
    */
-  async openRange(range: Buffer, base: number, blobs: readonly RangeBlob[], where: string): Promise<(Buffer | IntegrityError)[]> {
+  async openRange(range: Buffer, base: number, blobs: readonly RangeBlob[], where: string, key?: Uint8Array): Promise<(Buffer | IntegrityError)[]> {
     const d = this.pool.size > 0 ? detached(range) : { buf: range, transfer: [] };
-    const out = (await this.pool.run({ op: 'open-range', range: d.buf, base, blobs, where }, d.transfer)) as RangeResult[];
+    const out = (await this.pool.run({ op: 'open-range', range: d.buf, base, blobs, where, ...(key ? { key } : {}) }, d.transfer)) as RangeResult[];
     return out.map((r) => (r instanceof Uint8Array ? toBuffer(r) : new IntegrityError(r.objectKey ?? where, r.error)));
   }
 
