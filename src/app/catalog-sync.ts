@@ -52,10 +52,11 @@ export async function rebuildCatalog(repo: Repository, catalog: Catalog, opts: R
     const snapshots = await repo.snapshots();
     catalog.objects.retainSnapshots(snapshots.map((s) => s.id));
     opts.onProgress?.('snapshots', snapshots.length, snapshots.length);
-    const trees = opts.trees ? await cacheAllTrees(repo, catalog, opts.onProgress) : 0;
+    // A write-only key can open neither trees nor pack headers: it keeps what its catalog has.
+    const trees = opts.trees && !repo.writeOnly ? await cacheAllTrees(repo, catalog, opts.onProgress) : 0;
     let unindexed = 0;
     let unreadable: RebuildResult['unreadablePacks'] = [];
-    if (opts.unindexedPacks) {
+    if (opts.unindexedPacks && !repo.writeOnly) {
       const scan = await findUnindexedPacks(repo, (id) => catalog.index.hasPack(id));
       if (scan.packs.length) catalog.index.addPacks(scan.packs);
       unindexed = scan.packs.length;

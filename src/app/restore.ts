@@ -21,6 +21,7 @@ export async function runRestore(
   repo: Repository,
   req: RestoreRequest,
 ): Promise<RestoreResult & { snapshotId: string; damagedIndexes: Repository['damagedIndexes'] }> {
+  repo.requireFullKey('snapshots to restore');
   const { id, snapshot } = await repo.findSnapshot(req.snapshot);
   const result = await restoreTree(repo, snapshot.tree, req);
   // Index objects skipped as damaged: the files they alone indexed failed with "not in the index".
@@ -35,6 +36,7 @@ export interface TarRequest extends TarOptions {
 
 /** The snapshot (or the included paths) as a tar archive written to `out`. */
 export async function runRestoreTar(repo: Repository, req: TarRequest): Promise<TarResult & { snapshotId: string }> {
+  repo.requireFullKey('snapshots to restore');
   const { id, snapshot } = await repo.findSnapshot(req.snapshot);
   const plan = await planItems(repo, snapshot.tree, req.include ?? []);
   const result = await writeTar(repo, plan, req.out, req);
@@ -52,6 +54,7 @@ export interface DumpRequest {
 
 /** One file's bytes; a directory is written as a tar archive of what it holds. */
 export async function runDump(repo: Repository, req: DumpRequest): Promise<{ snapshotId: string; type: 'file' | 'dir'; bytes: number }> {
+  repo.requireFullKey('snapshots to restore');
   const { id, snapshot } = await repo.findSnapshot(req.snapshot);
   const want = path.posix.resolve('/', req.path);
   const plan = await planItems(repo, snapshot.tree, [want]);

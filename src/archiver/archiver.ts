@@ -11,7 +11,7 @@ import * as fs from 'node:fs/promises';
 import { lstatSync, type BigIntStats } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import * as path from 'node:path';
-import { describeError, StorageError, UsageError } from '../domain/errors.js';
+import { describeError, StorageError, UsageError, WriteOnlyError } from '../domain/errors.js';
 import type { BlobId, SnapshotId } from '../domain/ids.js';
 import { isMemoryIndex } from '../repository/blob-index.js';
 import type { Repository, SnapshotEntry } from '../repository/repository.js';
@@ -91,11 +91,24 @@ export async function backup(repo: Repository, opts: BackupOptions): Promise<Bac
   }
   const host = opts.host ?? hostname();
   const parent = await findParent(repo, host, paths);
+  await repo.beginBackup();
+  try {
+    return await backupInSession(repo, opts, { started, paths, host, parent });
+  } finally {
+    await repo.endBackup();
+  }
+}
+
+async function backupInSession(
+  repo: Repository,
+  opts: BackupOptions,
+  { started, paths, host, parent }: { started: number; paths: string[]; host: string; parent: Awaited<ReturnType<typeof findParent>> },
+): Promise<BackupResult> {
   const session = new WriteSession(repo, opts.session);
   const run = new BackupRun(repo, session, opts);
   let rootTree: BlobId;
   try {
-    rootTree = await run.saveRoot(paths, parent ? await repo.readTree(parent.snapshot.tree) : undefined);
+    rootTree = await run.saveRoot(paths, parent ? await readParentTree(repo, parent.snapshot.tree) : undefined);
     await session.flush();
   } catch (e) {
     // Nothing may keep uploading into the next run, and what was stored gets indexed now
@@ -301,7 +314,7 @@ class BackupRun {
   }
 
   private async parentTree(node: TreeNode | undefined): Promise<Tree | undefined> {
-    return node?.type === 'dir' && node.subtree ? this.repo.readTree(node.subtree) : undefined;
+    return node?.type === 'dir' && node.subtree ? readParentTree(this.repo, node.subtree) : undefined;
   }
 
   private treeOf(children: readonly Pending<TreeNode | undefined>[]): Pending<BlobId | undefined> {
@@ -394,4 +407,18 @@ function safeUser(): string {
  */
 export function withoutPath(reason: string): string {
   return reason.replace(/, \w+ '[^']*'( -> '[^']*')?$/, '');
+}
+
+/**
+ * A tree of the parent snapshot, only for comparison. A write-only key reads it from its
+ * catalog (the trees it wrote itself); one it cannot read (catalog rebuilt or trimmed) just
+ * means its files are read again, never a failed backup.
+ */
+async function readParentTree(repo: Repository, id: BlobId): Promise<Tree | undefined> {
+  try {
+    return await repo.readTree(id);
+  } catch (e) {
+    if (e instanceof WriteOnlyError) return undefined;
+    throw e;
+  }
 }

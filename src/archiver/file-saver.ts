@@ -9,8 +9,7 @@
  * and then stored as read with a warning.
  * @module
  */
-import { constants as fsc, type BigIntStats } from 'node:fs';
-import * as fs from 'node:fs/promises';
+import { closeSync, constants as fsc, fstatSync, openSync, read, type BigIntStats } from 'node:fs';
 import type { BlobId } from '../domain/ids.js';
 import type { WriteSession } from '../repository/write-session.js';
 import type { CodecPool } from '../workers/codec.js';
@@ -61,33 +60,39 @@ async function saveInWorker(path: string, deps: FileSaverDeps): Promise<SavedFil
   });
 }
 
+/**
+ * Open, fstat and close are synchronous: the walk has just lstat-ed the file, so its inode
+ * is cached and each call takes a few µs, where a thread-pool round trip costs 15-50 µs of
+ * the main thread (a profile of 2,000 small files: 0.4 s in fstat, open and close). The
+ * read stays asynchronous: it may wait for the disk, and many reads in flight hide that.
+ */
 async function saveSmallFile(path: string, deps: FileSaverDeps): Promise<SavedFile> {
   let bytesRead = 0;
   for (let attempt = 1; ; attempt++) {
     // O_NOFOLLOW: the walk saw a regular file; if it became a symlink since, do not follow it.
-    const fh = await fs.open(path, fsc.O_RDONLY | fsc.O_NOFOLLOW);
+    const fd = openSync(path, fsc.O_RDONLY | fsc.O_NOFOLLOW);
     try {
-      const before = identityOf(await fh.stat({ bigint: true }));
+      const before = identityOf(fstatSync(fd, { bigint: true }));
       // Replaced by a large file since the walk: chunk it like one, never as a single blob.
       if (before.size >= BigInt(deps.minChunk)) return saveInWorker(path, deps);
-      const { content, size } = await readChunks(fh, before.size, deps);
+      const { content, size } = await readChunks(fd, before.size, deps);
       bytesRead += size;
-      const after = identityOf(await fh.stat({ bigint: true }));
+      const after = identityOf(fstatSync(fd, { bigint: true }));
       const stable = sameIdentity(before, after) && BigInt(size) === after.size;
       if (stable || attempt >= MAX_ATTEMPTS) {
         return { content, size, bytesRead, identity: before, changedWhileRead: !stable };
       }
     } finally {
-      await fh.close();
+      closeSync(fd);
     }
   }
 }
 
-async function readChunks(fh: fs.FileHandle, expected: bigint, deps: FileSaverDeps): Promise<{ content: BlobId[]; size: number }> {
+async function readChunks(fd: number, expected: bigint, deps: FileSaverDeps): Promise<{ content: BlobId[]; size: number }> {
   // One chunk, read in one go into a buffer of exactly the file's size. Growth or
   // shrinkage during the read shows in the identity check of the caller.
   const buf = Buffer.allocUnsafeSlow(Number(expected));
-  const n = await readFully(fh, buf);
+  const n = await readFully(fd, buf);
   if (n === 0) return { content: [], size: 0 };
   const chunk = n === buf.length ? buf : copyOwned(buf, n);
   const id = deps.blobId(chunk);
@@ -96,14 +101,18 @@ async function readChunks(fh: fs.FileHandle, expected: bigint, deps: FileSaverDe
 }
 
 /** Reads until `buf` is full or the file ends; returns the bytes read. */
-async function readFully(fh: fs.FileHandle, buf: Buffer, position = 0): Promise<number> {
+async function readFully(fd: number, buf: Buffer, position = 0): Promise<number> {
   let done = 0;
   while (done < buf.length) {
-    const { bytesRead } = await fh.read(buf, done, buf.length - done, position + done);
+    const bytesRead = await readAt(fd, buf, done, buf.length - done, position + done);
     if (bytesRead === 0) break;
     done += bytesRead;
   }
   return done;
+}
+
+function readAt(fd: number, buf: Buffer, offset: number, length: number, position: number): Promise<number> {
+  return new Promise((resolve, reject) => read(fd, buf, offset, length, position, (e, n) => (e ? reject(e) : resolve(n))));
 }
 
 function copyOwned(buf: Buffer, n: number): Buffer {

@@ -54,6 +54,7 @@ export interface CheckResult {
 }
 
 export async function checkRepository(repo: Repository, opts: CheckOptions = {}): Promise<CheckResult> {
+  repo.requireFullKey('the repository to check it');
   const findings: Finding[] = [];
   const report = (f: Finding) => {
     findings.push(f);
@@ -209,7 +210,7 @@ async function readPack(repo: Repository, p: IndexedPack, opening: Semaphore): P
     return { message: `pack content does not match its name; ${bad.length} of ${p.blobs.length} blob(s) damaged`, blobs: bad };
   }
   try {
-    const header = repo.packHeaderFromBytes(p.packId, bytes);
+    const header = await repo.packHeaderFromBytes(p.packId, bytes);
     const inHeader = new Map(header.map((e) => [e.id, e]));
     for (const b of p.blobs) {
       const h = inHeader.get(b.id);

@@ -53,6 +53,11 @@ export class SecretFileError extends UsageError {
   override readonly code: string = 'COFFRE_SECRET_FILE';
 }
 
+/** A write-only key was asked to read history (restore, check --read-data, drills need a full key). */
+export class WriteOnlyError extends UsageError {
+  override readonly code: string = 'COFFRE_WRITE_ONLY';
+}
+
 export class WrongPasswordError extends CoffreError {
   override readonly code = 'COFFRE_WRONG_PASSWORD';
   override readonly exitCode = ExitCode.wrongPassword;

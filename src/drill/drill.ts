@@ -138,6 +138,7 @@ export interface DrillReport {
  */
 export async function runDrill(repo: Repository, opts: DrillOptions = {}): Promise<DrillReport> {
   if (!isReadOnly(repo.storage)) throw new Error('internal: a drill runs only on storage opened read-only');
+  repo.requireFullKey('backups to drill');
   const started = new Date();
   const t0 = Date.now();
   const mode = opts.mode ?? { kind: 'sample', files: DEFAULT_SAMPLE };

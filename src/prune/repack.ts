@@ -1,7 +1,9 @@
 /**
  * Repacking: the blobs snapshots still use in mostly-unused packs are copied into new packs,
  * so that the old packs can be deleted whole. Sealed blobs are copied as they are: their
- * encryption binds the blob id and type, not the pack, so nothing is decrypted or re-sealed.
+ * encryption binds the blob id and type, not the pack, so nothing is decrypted or re-sealed
+ * (except the blobs of a write-only session's pack, sealed again with the data key: a
+ * pack's blobs use its header's key, FORMAT §10).
  * Each old pack is read whole and checked against its name first, so a damaged pack is
  * never copied onward. New packs are written, then their index objects (commit order as
  * for a backup); nothing is deleted here.
@@ -57,7 +59,7 @@ export async function repack(repo: Repository, ws: PruneWorkspace, packs: readon
     checkName(key, old, whole);
     for (const e of used) {
       copied.add(e.id);
-      builders[e.type].add(e.type, e.id, Buffer.from(whole.subarray(e.offset, e.offset + e.length)), e.rawLength);
+      builders[e.type].add(e.type, e.id, await repo.blobForRepack(old, e, whole.subarray(e.offset, e.offset + e.length)), e.rawLength);
       blobs++;
       if (builders[e.type].size >= repo.config.packSize) await flush(e.type);
     }

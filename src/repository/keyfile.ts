@@ -18,8 +18,24 @@ export interface MasterKeys {
   readonly idKey: Buffer;
 }
 
+/**
+ * What a write-only key file holds instead (docs/FORMAT.md §10): enough to add backups and
+ * deduplicate, nothing that decrypts them.
+ */
+export interface WriteOnlyKeys {
+  readonly idKey: Buffer;
+  /** the repository's session public key (X25519) */
+  readonly sessionPublicKey: Buffer;
+  /** the repository config's plaintext JSON (the agent cannot open the sealed `config`) */
+  readonly config: Buffer;
+}
+
+export type UnlockedKeys = { readonly kind: 'full'; readonly keys: MasterKeys } | { readonly kind: 'write-only'; readonly keys: WriteOnlyKeys };
+
 export interface KeyFile {
   readonly version: 1;
+  /** absent for a full key; "write-only" for an agent's key (§10) */
+  readonly kind?: 'write-only';
   readonly created: string;
   readonly host: string;
   readonly username: string;
@@ -37,16 +53,24 @@ export function newMasterKeys(): MasterKeys {
 const keyFileAad = (repositoryId: string) => Buffer.from(`coffre/v1/keyfile\0${repositoryId}`, 'latin1');
 
 export async function createKeyFile(
-  keys: MasterKeys,
+  keys: MasterKeys | WriteOnlyKeys,
   password: Uint8Array,
   repositoryId: string,
   opts: { profile: KdfProfile; label: string },
 ): Promise<{ id: KeyId; bytes: Buffer; file: KeyFile }> {
   const kdf = newKdfParams(opts.profile, randomBytes(SALT_BYTES));
   const kek = await deriveKey(password, kdf, KEY_BYTES);
-  const plain = Buffer.from(JSON.stringify({ dataKey: keys.dataKey.toString('base64'), idKey: keys.idKey.toString('base64') }));
+  const writeOnly = 'sessionPublicKey' in keys;
+  const plain = Buffer.from(
+    JSON.stringify(
+      writeOnly
+        ? { idKey: keys.idKey.toString('base64'), sessionPublicKey: keys.sessionPublicKey.toString('base64'), config: keys.config.toString('base64') }
+        : { dataKey: keys.dataKey.toString('base64'), idKey: keys.idKey.toString('base64') },
+    ),
+  );
   const file: KeyFile = {
     version: 1,
+    ...(writeOnly ? { kind: 'write-only' as const } : {}),
     created: new Date().toISOString(),
     host: hostname(),
     username: safeUsername(),
@@ -65,20 +89,29 @@ export function parseKeyFile(bytes: Uint8Array, objectKey: string): KeyFile {
   try {
     const f = JSON.parse(Buffer.from(bytes).toString('utf8')) as KeyFile;
     if (f.version !== 1 || typeof f.keys !== 'string' || typeof f.repositoryId !== 'string' || !f.kdf) throw new Error();
+    if (f.kind !== undefined && f.kind !== 'write-only') throw new Error();
     return f;
   } catch {
     throw new IntegrityError(objectKey, `${objectKey}: not a valid key file`);
   }
 }
 
-/** The master keys, or undefined if the passphrase does not open this key file. */
-export async function unlockKeyFile(file: KeyFile, password: Uint8Array): Promise<MasterKeys | undefined> {
+/** The keys a key file wraps, or undefined if the passphrase does not open it. */
+export async function unlockKeyFile(file: KeyFile, password: Uint8Array): Promise<UnlockedKeys | undefined> {
   const kek = await deriveKey(password, file.kdf, KEY_BYTES);
   try {
     const plain = open(kek, Buffer.from(file.keys, 'base64'), keyFileAad(file.repositoryId));
-    const k = JSON.parse(plain.toString('utf8')) as { dataKey: string; idKey: string };
+    const k = JSON.parse(plain.toString('utf8')) as Record<string, string>;
     plain.fill(0);
-    return { dataKey: Buffer.from(k.dataKey, 'base64'), idKey: Buffer.from(k.idKey, 'base64') };
+    const b64 = (name: string) => {
+      const v = k[name];
+      if (typeof v !== 'string') throw new IntegrityError('key file', `key file of ${file.repositoryId.slice(0, 8)}: no ${name}`);
+      return Buffer.from(v, 'base64');
+    };
+    if (file.kind === 'write-only') {
+      return { kind: 'write-only', keys: { idKey: b64('idKey'), sessionPublicKey: b64('sessionPublicKey'), config: b64('config') } };
+    }
+    return { kind: 'full', keys: { dataKey: b64('dataKey'), idKey: b64('idKey') } };
   } catch (e) {
     if (e instanceof AuthenticationError) return undefined;
     throw e;

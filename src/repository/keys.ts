@@ -18,6 +18,8 @@ export interface KeyInfo {
   readonly host: string;
   readonly username: string;
   readonly kdf: string;
+  /** full: opens everything; write-only: an agent's key (docs/FORMAT.md §10) */
+  readonly kind: 'full' | 'write-only';
 }
 
 export async function listKeys(storage: Storage): Promise<KeyInfo[]> {
@@ -27,7 +29,7 @@ export async function listKeys(storage: Storage): Promise<KeyInfo[]> {
     if (!isHexId(id)) continue;
     const f = parseKeyFile(await storage.get(o.key), o.key);
     const mib = Math.round(f.kdf.memLimit / 1048576);
-    out.push({ id: id as KeyId, label: f.label, created: f.created, host: f.host, username: f.username, kdf: `argon2id ops=${f.kdf.opsLimit} mem=${mib}MiB` });
+    out.push({ id: id as KeyId, label: f.label, created: f.created, host: f.host, username: f.username, kdf: `argon2id ops=${f.kdf.opsLimit} mem=${mib}MiB`, kind: f.kind ?? 'full' });
   }
   return out.sort((a, b) => a.created.localeCompare(b.created));
 }
@@ -40,6 +42,12 @@ export async function removeKey(storage: Storage, ref: string, inUse: KeyId, obj
   const id = matches[0]!.id;
   if (id === inUse) throw new UsageError(`key ${id.slice(0, 8)} is the one in use; open the repository with another passphrase to remove it`);
   if (keys.length < 2) throw new UsageError('refusing to remove the last key file');
+  // Write-only keys cannot read anything: without a full key the backups are lost.
+  if (matches[0]!.kind === 'full' && keys.filter((k) => k.kind === 'full').length < 2) {
+    throw new UsageError('refusing to remove the last full key file (the other keys are write-only and cannot restore)', {
+      hint: 'add another passphrase first with "coffre key add"',
+    });
+  }
   await storage.delete(keyFileKey(id));
   return id;
 }

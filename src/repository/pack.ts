@@ -16,7 +16,7 @@ import { createHash } from 'node:crypto';
 import { IntegrityError } from '../domain/errors.js';
 import { idFromBytes, idToBytes, type BlobId, type PackId } from '../domain/ids.js';
 import { blobTypeOfCode, BLOB_TYPE_CODE, type BlobType } from './blob-codec.js';
-import { openEnvelope, sealEnvelope } from './envelope.js';
+import { openEnvelope, sealEnvelope, type SealingKey } from './envelope.js';
 
 export interface PackEntry {
   readonly type: BlobType;
@@ -84,8 +84,9 @@ export class PackBuilder {
     this.bytes += sealed.length;
   }
 
-  finish(dataKey: Uint8Array): { id: PackId; bytes: Buffer; entries: PackEntry[] } {
-    const header = sealEnvelope('pack-header', encodeHeader(this.entries), dataKey, { level: 0 });
+  /** Seals the header with the key its blobs were sealed with (data key, or a write-only session's). */
+  finish(sealing: Uint8Array | SealingKey): { id: PackId; bytes: Buffer; entries: PackEntry[] } {
+    const header = sealEnvelope('pack-header', encodeHeader(this.entries), sealing, { level: 0 });
     const unpadded = this.bytes + header.length + TRAILER_BYTES;
     const padding = padme(unpadded) - unpadded;
     const trailer = Buffer.alloc(TRAILER_BYTES);
@@ -117,8 +118,8 @@ export function headerLengthFromTrailer(trailer: Uint8Array, packSize: number, o
 export const PACK_TRAILER_BYTES = TRAILER_BYTES;
 
 /** Decrypts and parses a pack header; checks every entry lies inside the blob area. */
-export function decodePackHeader(sealedHeader: Uint8Array, packSize: number, dataKey: Uint8Array, objectKey: string): PackEntry[] {
-  const plain = openEnvelope('pack-header', sealedHeader, dataKey, objectKey);
+export function decodePackHeader(sealedHeader: Uint8Array, packSize: number, key: Uint8Array, objectKey: string): PackEntry[] {
+  const plain = openEnvelope('pack-header', sealedHeader, key, objectKey);
   const bad = (why: string) => new IntegrityError(objectKey, `${objectKey}: bad pack header: ${why}`);
   if (plain[0] !== HEADER_VERSION || plain.length < 5) throw bad('version');
   const count = plain.readUInt32LE(1);

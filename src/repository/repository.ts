@@ -5,17 +5,20 @@
  * @module
  */
 import { createHash, hkdfSync } from 'node:crypto';
-import { FormatError, IntegrityError, isStorageError, RepositoryNotFoundError, UsageError, WrongPasswordError } from '../domain/errors.js';
+import { FormatError, IntegrityError, isStorageError, RepositoryNotFoundError, UsageError, WriteOnlyError, WrongPasswordError } from '../domain/errors.js';
 import { idFromBytes, isHexId, type BlobId, type IndexId, type KeyId, type PackId, type SnapshotId } from '../domain/ids.js';
 import { keyedId } from '../crypto/blob-id.js';
 import type { PutOptions, Storage } from '../storage/storage.js';
 import { CodecPool } from '../workers/codec.js';
 import type { BlobType } from './blob-codec.js';
 import { LayeredBlobIndex, MemoryBlobIndex, type BlobIndex, type IndexedBlob } from './blob-index.js';
-import { decodeConfig, type RepoConfig } from './config.js';
-import { openEnvelope, sealEnvelope } from './envelope.js';
+import { decodeConfig, encodeConfig, type RepoConfig } from './config.js';
+import { envelopeSession, openEnvelope, sealEnvelope, type SealingKey } from './envelope.js';
 import { decodeIndex, encodeIndex, type IndexContent } from './index-file.js';
-import { createKeyFile, parseKeyFile, unlockKeyFile, type MasterKeys } from './keyfile.js';
+import { createKeyFile, parseKeyFile, unlockKeyFile, type UnlockedKeys } from './keyfile.js';
+import { sessionKeyPair, type BoxKeyPair } from '../crypto/sealed-box.js';
+import { newSessionKey, openSessionKey, sessionObjectKey, SESSIONS_PREFIX, type WriteSessionKey } from './session.js';
+import type { RangeBlob } from '../workers/codec-tasks.js';
 import type { KdfProfile } from '../crypto/kdf.js';
 import { CONFIG_KEY, idOfKey, INDEX_PREFIX, indexKey, keyFileKey, KEYS_PREFIX, packKey, PRUNE_PREFIX, prunePlanKey, SNAPSHOTS_PREFIX, snapshotKey } from './layout.js';
 import { decodePrunePlan, encodePrunePlan, type PrunePlan } from './prune-plan.js';
@@ -52,17 +55,55 @@ const INDEX_FETCH_CONCURRENCY = 8;
 export class Repository {
   private readonly treeCache = new Map<BlobId, Tree>();
   private codecPool: CodecPool | undefined;
+  /** Full key: the data key. Write-only key: undefined (it cannot read history). */
+  private readonly dataKey: Buffer | undefined;
+  private readonly idKey: Buffer;
+  /** Write-only key: the public key new session keys are sealed to. */
+  private readonly sessionPublicKey: Buffer | undefined;
+  private boxPair: BoxKeyPair | undefined;
+  /** Write-only: the session sealing what is written now, and the upload of its `sessions/` object. */
+  private session: { readonly key: WriteSessionKey; readonly stored: Promise<void> } | undefined;
+  /** Full key: opened session keys, by hex session id. */
+  private readonly sessionKeys = new Map<string, Promise<Buffer>>();
+  /** Full key: the key of each pack's blobs, once looked up (only when sessions exist). */
+  private readonly packKeys = new Map<PackId, Promise<Buffer>>();
+  /** Whether any write-only session exists; until then every pack is sealed with the data key. */
+  private hasSessions = false;
+  /**
+   * Write-only, while a prune plan it cannot read is pending: deduplicate against nothing
+   * but what the current backup stored (see loadHidden).
+   */
+  dedupSuspended = false;
+  /** Write-only: index objects of other sessions, which it cannot open (skipped from then on). */
+  private readonly unreadableIndexes = new Set<IndexId>();
 
   private constructor(
     readonly storage: Storage,
     readonly config: RepoConfig,
-    private readonly keys: MasterKeys,
+    unlocked: UnlockedKeys,
     /** The key file that opened the repository. */
     readonly keyId: KeyId,
     readonly index: LayeredBlobIndex,
     private readonly workers: number | undefined,
     private readonly cache: ObjectCache | undefined,
-  ) {}
+  ) {
+    this.idKey = unlocked.keys.idKey;
+    if (unlocked.kind === 'full') {
+      this.dataKey = unlocked.keys.dataKey;
+      this.sessionPublicKey = undefined;
+    } else {
+      this.dataKey = undefined;
+      this.sessionPublicKey = unlocked.keys.sessionPublicKey;
+    }
+  }
+
+  /**
+   * Opened with a write-only key (docs/FORMAT.md §10): it can add backups and deduplicate
+   * (through its local catalog) but not read what is stored, its own earlier backups included.
+   */
+  get writeOnly(): boolean {
+    return this.dataKey === undefined;
+  }
 
   static async open(storage: Storage, password: Uint8Array, opts: OpenOptions = {}): Promise<Repository> {
     const configBytes = await storage.get(CONFIG_KEY).catch((e: unknown) => {
@@ -72,19 +113,155 @@ export class Repository {
       throw e;
     });
     const { keys, keyId, repositoryId } = await unlock(storage, password);
-    const config = decodeConfig(openEnvelope('config', configBytes, keys.dataKey, CONFIG_KEY), CONFIG_KEY);
+    // A write-only key carries the config's plaintext: it cannot open the sealed `config`.
+    const config =
+      keys.kind === 'full'
+        ? decodeConfig(openEnvelope('config', configBytes, keys.keys.dataKey, CONFIG_KEY), CONFIG_KEY)
+        : decodeConfig(keys.keys.config, `${keyFileKey(keyId)} (config)`);
     if (config.id !== repositoryId) {
       throw new IntegrityError(CONFIG_KEY, `key file ${keyId.slice(0, 8)} belongs to another repository than ${CONFIG_KEY}`);
     }
     const local = opts.local?.(config);
     const index = local?.index ?? opts.index ?? new MemoryBlobIndex();
-    return new Repository(storage, config, keys, keyId, new LayeredBlobIndex(index), opts.workers, local?.cache ?? opts.cache);
+    const repo = new Repository(storage, config, keys, keyId, new LayeredBlobIndex(index), opts.workers, local?.cache ?? opts.cache);
+    if (!repo.writeOnly) await repo.lookForSessions();
+    return repo;
   }
 
-  /** The blob codec's worker pool, started on first use. */
+  /** The blob codec's worker pool, started on first use (write-only: sealing with the current session's key). */
   get codec(): CodecPool {
-    this.codecPool ??= new CodecPool(this.keys, this.config.compression.level, this.config.chunker, this.workers);
+    this.codecPool ??= new CodecPool({ dataKey: this.sealing().key, idKey: this.idKey }, this.config.compression.level, this.config.chunker, this.workers);
     return this.codecPool;
+  }
+
+  /**
+   * Called before each backup. With a write-only key, starts a new session: the key of the
+   * previous one is forgotten (wiped), so what it wrote cannot be read back from this
+   * process either, and its `sessions/` object is stored before anything sealed with it.
+   */
+  async beginBackup(): Promise<void> {
+    if (!this.writeOnly) return;
+    await this.codecPool?.close();
+    this.codecPool = undefined;
+    this.session?.key.key.fill(0);
+    this.session = undefined;
+    await this.currentSession().stored;
+  }
+
+  /**
+   * Called when a backup ends, however it ends. With a write-only key, wipes the session
+   * key at once, so that the process holds no key of a finished backup while it waits for
+   * the next one (the next write starts a new session).
+   */
+  async endBackup(): Promise<void> {
+    if (!this.writeOnly || !this.session) return;
+    await this.codecPool?.close();
+    this.codecPool = undefined;
+    await this.session.stored.catch(() => undefined);
+    this.session.key.key.fill(0);
+    this.session = undefined;
+  }
+
+  private currentSession(): { readonly key: WriteSessionKey; readonly stored: Promise<void> } {
+    if (!this.session) {
+      const key = newSessionKey(this.sessionPublicKey!, this.config.id);
+      const stored = this.putNew(sessionObjectKey(key.id.toString('hex')), key.object);
+      stored.catch(() => undefined); // awaited (and so reported) by every write sealed with it
+      this.session = { key, stored };
+    }
+    return this.session;
+  }
+
+  /** The key new objects are sealed with. */
+  private sealing(): SealingKey {
+    if (this.dataKey) return { key: this.dataKey };
+    const s = this.currentSession().key;
+    return { key: s.key, sessionId: s.id };
+  }
+
+  /** Write-only: waits until the session's key is stored (nothing sealed with it may land before). */
+  private async sessionReady(): Promise<void> {
+    if (this.writeOnly) await this.currentSession().stored;
+  }
+
+  private async lookForSessions(): Promise<void> {
+    if (this.hasSessions) return;
+    for await (const o of this.storage.list(SESSIONS_PREFIX)) {
+      if (isHexId(idOfKey(o.key))) {
+        this.hasSessions = true;
+        return;
+      }
+    }
+  }
+
+  /** Refuses, with one clear line, an operation that must read history with a write-only key. */
+  requireFullKey(what: string): void {
+    this.needFullKey(what);
+  }
+
+  private needFullKey(what: string): Buffer {
+    if (this.dataKey) return this.dataKey;
+    throw new WriteOnlyError(`this is a write-only key: it cannot read ${what}`, {
+      hint: 'restore, check --read-data and drills need a full key (the admin passphrase or the recovery key), on an admin machine',
+    });
+  }
+
+  /** The key an envelope was sealed with: the data key, or its session's key. */
+  private async envelopeKey(bytes: Uint8Array, objectKey: string): Promise<Buffer> {
+    const sid = envelopeSession(bytes, objectKey);
+    if (!sid) return this.needFullKey(objectKey);
+    if (this.session?.key.id.equals(sid)) return this.session.key.key;
+    this.needFullKey(objectKey);
+    this.hasSessions = true;
+    return this.sessionKey(sid.toString('hex'));
+  }
+
+  /** Opens `sessions/<id>` with the session key pair derived from the data key (cached). */
+  private sessionKey(id: string): Promise<Buffer> {
+    let p = this.sessionKeys.get(id);
+    if (!p) {
+      const key = sessionObjectKey(id);
+      p = this.storage.get(key).then((bytes) => {
+        checkName(key, id, bytes);
+        this.boxPair ??= sessionKeyPair(this.needFullKey(key));
+        return openSessionKey(bytes, this.boxPair, this.config.id, key);
+      });
+      p.catch(() => this.sessionKeys.delete(id));
+      this.sessionKeys.set(id, p);
+    }
+    return p;
+  }
+
+  /**
+   * The key of a pack's blobs: the key of its header (docs/FORMAT.md §10). Without any
+   * session in the repository that is the data key, with no request; otherwise the clear
+   * start of the pack's header says which, read once per pack.
+   */
+  private packBlobKey(id: PackId): Promise<Buffer> {
+    const dataKey = this.needFullKey(packKey(id));
+    if (!this.hasSessions) return Promise.resolve(dataKey);
+    let p = this.packKeys.get(id);
+    if (!p) {
+      p = this.readPackHeaderStart(id).then((start) => this.envelopeKey(start, packKey(id)));
+      p.catch(() => this.packKeys.delete(id));
+      this.packKeys.set(id, p);
+    }
+    return p;
+  }
+
+  /** The first bytes of a pack's sealed header (version, key kind, session id). */
+  private async readPackHeaderStart(id: PackId): Promise<Buffer> {
+    const key = packKey(id);
+    const total = (await this.storage.stat(key)).size;
+    if (total < PACK_TRAILER_BYTES) throw new IntegrityError(key, `${key}: truncated pack (${total} bytes)`);
+    const headerLen = headerLengthFromTrailer(await this.storage.getRange(key, total - PACK_TRAILER_BYTES, PACK_TRAILER_BYTES), total, key);
+    return this.storage.getRange(key, total - PACK_TRAILER_BYTES - headerLen, Math.min(headerLen, 34));
+  }
+
+  /** The session public key a write-only key file needs (derived from the data key). */
+  publicSessionKey(): Buffer {
+    this.boxPair ??= sessionKeyPair(this.needFullKey('the session key pair'));
+    return this.boxPair.publicKey;
   }
 
   async close(): Promise<void> {
@@ -93,7 +270,7 @@ export class Repository {
   }
 
   blobId(raw: Uint8Array): BlobId {
-    return idFromBytes<BlobId>(keyedId(this.keys.idKey, raw));
+    return idFromBytes<BlobId>(keyedId(this.idKey, raw));
   }
 
   /** Options for every new object: Object Lock retention when the repository uses it. */
@@ -137,12 +314,17 @@ export class Repository {
         } catch (e) {
           // Listed a moment ago, deleted since: a prune elsewhere removed a superseded object.
           if (isStorageError(e, 'not-found')) return;
+          // A write-only key cannot open index objects of other sessions: it deduplicates
+          // against what its catalog knows. Not marked as merged in the catalog: a full key
+          // using the same catalog later must still merge it (or its blobs would be missing).
+          if (e instanceof WriteOnlyError) return void this.unreadableIndexes.add(id);
           if (!(e instanceof IntegrityError)) throw e;
           damaged.push({ object: indexKey(id), message: e.message });
         }
         onProgress?.(read.size + damaged.length, present.size);
       });
-    await fetchAll([...present].filter((id) => !merged.has(id)));
+    if (!this.writeOnly) await this.lookForSessions();
+    await fetchAll([...present].filter((id) => !merged.has(id) && !this.unreadableIndexes.has(id)));
     const superseded = new Set<IndexId>();
     for (const c of read.values()) for (const s of c.supersedes) superseded.add(s);
     const gone = [...merged].some((id) => !present.has(id));
@@ -178,6 +360,15 @@ export class Repository {
    * the plan is carried out), never deduplicated against.
    */
   private async loadHidden(present: ReadonlySet<IndexId>, read: ReadonlyMap<IndexId, IndexContent>): Promise<void> {
+    if (this.writeOnly) {
+      // Prune plans are sealed with the data key: a write-only key cannot tell which packs
+      // they doom. While any plan is pending it deduplicates against nothing older than its
+      // own current backup, so that no new snapshot can lean on a pack about to be deleted.
+      let pending = false;
+      for await (const o of this.storage.list(PRUNE_PREFIX)) if (isHexId(idOfKey(o.key))) pending = true;
+      this.dedupSuspended = pending;
+      return;
+    }
     const wanted = new Set<IndexId>();
     let plans: { plan: PrunePlan }[] = [];
     try {
@@ -204,7 +395,7 @@ export class Repository {
     const key = indexKey(id);
     const bytes = await this.storage.get(key);
     checkName(key, id, bytes);
-    return decodeIndex(openEnvelope('index', bytes, this.keys.dataKey, key), key);
+    return decodeIndex(openEnvelope('index', bytes, await this.envelopeKey(bytes, key), key), key);
   }
 
   async listIndexIds(): Promise<IndexId[]> {
@@ -214,7 +405,8 @@ export class Repository {
   }
 
   async saveIndex(content: IndexContent): Promise<IndexId> {
-    const bytes = sealEnvelope('index', encodeIndex(content), this.keys.dataKey, this.config.compression);
+    await this.sessionReady();
+    const bytes = sealEnvelope('index', encodeIndex(content), this.sealing(), this.config.compression);
     const id = sha256Id<IndexId>(bytes);
     await this.putNew(indexKey(id), bytes);
     return id;
@@ -222,12 +414,13 @@ export class Repository {
 
   // ---- packs and blobs ---------------------------------------------------------------
 
-  /** Seals the header of a filled pack; the result is ready for `savePack`. */
+  /** Seals the header of a filled pack (with the key its blobs were sealed with); the result is ready for `savePack`. */
   finishPack(builder: PackBuilder): { id: PackId; bytes: Buffer; entries: PackEntry[] } {
-    return builder.finish(this.keys.dataKey);
+    return builder.finish(this.sealing());
   }
 
   async savePack(id: PackId, bytes: Uint8Array): Promise<void> {
+    await this.sessionReady();
     await this.putNew(packKey(id), bytes);
   }
 
@@ -244,20 +437,46 @@ export class Repository {
       tail = await this.storage.getRange(key, total - PACK_TRAILER_BYTES - headerLen, headerLen + PACK_TRAILER_BYTES);
     }
     const sealedHeader = tail.subarray(tail.length - PACK_TRAILER_BYTES - headerLen, tail.length - PACK_TRAILER_BYTES);
-    return decodePackHeader(sealedHeader, total, this.keys.dataKey, key);
+    return this.decodeHeader(id, sealedHeader, total);
   }
 
   /** Parses the header at the end of a whole pack's bytes. */
-  packHeaderFromBytes(id: PackId, bytes: Buffer): PackEntry[] {
+  async packHeaderFromBytes(id: PackId, bytes: Buffer): Promise<PackEntry[]> {
     const key = packKey(id);
     const headerLen = headerLengthFromTrailer(bytes, bytes.length, key);
     const end = bytes.length - PACK_TRAILER_BYTES;
-    return decodePackHeader(bytes.subarray(end - headerLen, end), bytes.length, this.keys.dataKey, key);
+    return this.decodeHeader(id, bytes.subarray(end - headerLen, end), bytes.length);
+  }
+
+  private async decodeHeader(id: PackId, sealedHeader: Uint8Array, total: number): Promise<PackEntry[]> {
+    const key = packKey(id);
+    const headerKey = await this.envelopeKey(sealedHeader, key);
+    const entries = decodePackHeader(sealedHeader, total, headerKey, key);
+    if (this.hasSessions && !this.packKeys.has(id)) this.packKeys.set(id, Promise.resolve(headerKey));
+    return entries;
   }
 
   /** Opens one sealed blob already fetched from its pack. */
-  openBlob(b: IndexedBlob, sealed: Uint8Array): Promise<Buffer> {
-    return this.codec.open(b.type, b.id, sealed, b.rawLength, packKey(b.packId));
+  async openBlob(b: IndexedBlob, sealed: Uint8Array): Promise<Buffer> {
+    const key = await this.packBlobKey(b.packId);
+    return this.codec.open(b.type, b.id, sealed, b.rawLength, packKey(b.packId), key === this.dataKey ? undefined : key);
+  }
+
+  /**
+   * A sealed blob of pack `packId` made ready for a new pack sealed with the data key
+   * (prune's repack): as it is when its pack uses the data key; else opened with its
+   * session's key and sealed again, since a pack's blobs use its header's key (FORMAT §10).
+   */
+  async blobForRepack(packId: PackId, b: PackEntry, sealed: Uint8Array): Promise<Buffer> {
+    const key = await this.packBlobKey(packId);
+    if (key === this.dataKey) return Buffer.from(sealed);
+    return this.codec.seal(b.type, b.id, await this.openBlob({ ...b, packId }, sealed));
+  }
+
+  /** Opens every blob of one fetched range of a pack (see CodecPool.openRange). */
+  async openPackRange(packId: PackId, range: Buffer, base: number, blobs: readonly RangeBlob[]): Promise<(Buffer | IntegrityError)[]> {
+    const key = await this.packBlobKey(packId);
+    return this.codec.openRange(range, base, blobs, packKey(packId), key === this.dataKey ? undefined : key);
   }
 
   /**
@@ -300,7 +519,8 @@ export class Repository {
 
   /** The commit point of a backup: call only once everything it references is stored. */
   async saveSnapshot(s: Snapshot): Promise<SnapshotId> {
-    const bytes = sealEnvelope('snapshot', encodeSnapshot(s), this.keys.dataKey, this.config.compression);
+    await this.sessionReady();
+    const bytes = sealEnvelope('snapshot', encodeSnapshot(s), this.sealing(), this.config.compression);
     const id = sha256Id<SnapshotId>(bytes);
     await this.putNew(snapshotKey(id), bytes);
     this.cache?.putSnapshot(id, encodeSnapshot(s));
@@ -313,7 +533,7 @@ export class Repository {
     if (local) return decodeSnapshot(local, key);
     const bytes = await this.storage.get(key);
     checkName(key, id, bytes);
-    const plain = openEnvelope('snapshot', bytes, this.keys.dataKey, key);
+    const plain = openEnvelope('snapshot', bytes, await this.envelopeKey(bytes, key), key);
     const s = decodeSnapshot(plain, key);
     this.cache?.putSnapshot(id, plain);
     return s;
@@ -333,12 +553,16 @@ export class Repository {
     return ids;
   }
 
-  /** Every snapshot, oldest first. */
+  /** Every snapshot, oldest first (with a write-only key: only those its catalog holds). */
   async snapshots(): Promise<SnapshotEntry[]> {
     const ids = await this.listSnapshotIds();
     const out: SnapshotEntry[] = [];
     await forEachLimited(ids, INDEX_FETCH_CONCURRENCY, async (id) => {
-      out.push({ id, snapshot: await this.readSnapshot(id) });
+      try {
+        out.push({ id, snapshot: await this.readSnapshot(id) });
+      } catch (e) {
+        if (!(e instanceof WriteOnlyError)) throw e;
+      }
     });
     return out.sort((a, b) => a.snapshot.time.localeCompare(b.snapshot.time) || a.id.localeCompare(b.id));
   }
@@ -362,7 +586,7 @@ export class Repository {
   // ---- prune plans -------------------------------------------------------------------
 
   async savePrunePlan(plan: PrunePlan): Promise<string> {
-    const bytes = sealEnvelope('prune-plan', encodePrunePlan(plan), this.keys.dataKey, this.config.compression);
+    const bytes = sealEnvelope('prune-plan', encodePrunePlan(plan), this.needFullKey('prune plans (prune needs a full key)'), this.config.compression);
     const id = sha256Id<IndexId>(bytes);
     await this.putNew(prunePlanKey(id), bytes);
     return id;
@@ -372,7 +596,7 @@ export class Repository {
     const key = prunePlanKey(id);
     const bytes = await this.storage.get(key);
     checkName(key, id, bytes);
-    return decodePrunePlan(openEnvelope('prune-plan', bytes, this.keys.dataKey, key), key);
+    return decodePrunePlan(openEnvelope('prune-plan', bytes, this.needFullKey(key), key), key);
   }
 
   /** Every prune plan in the repository (a handful at most), with its id. */
@@ -398,12 +622,17 @@ export class Repository {
    * key (a write-only agent, FORMAT §10) can still write and verify them (FORMAT §14).
    */
   derivedKey(purpose: string): Buffer {
-    return Buffer.from(hkdfSync('sha256', this.keys.idKey, Buffer.alloc(0), `coffre/v1/${purpose}`, 32));
+    return Buffer.from(hkdfSync('sha256', this.idKey, Buffer.alloc(0), `coffre/v1/${purpose}`, 32));
   }
 
   /** Adds a key file wrapping the same master keys under another passphrase. */
-  async addKey(password: Uint8Array, opts: { profile: KdfProfile; label: string }): Promise<KeyId> {
-    const { id, bytes } = await createKeyFile(this.keys, password, this.config.id, opts);
+  async addKey(password: Uint8Array, opts: { profile: KdfProfile; label: string; writeOnly?: boolean }): Promise<KeyId> {
+    // A write-only key can re-wrap its own material (key passwd), never create a full key.
+    const writeOnly = opts.writeOnly ?? this.writeOnly;
+    const keys = writeOnly
+      ? { idKey: this.idKey, sessionPublicKey: this.sessionPublicKey ?? this.publicSessionKey(), config: encodeConfig(this.config) }
+      : { dataKey: this.needFullKey('the master keys (adding a full key needs a full key)'), idKey: this.idKey };
+    const { id, bytes } = await createKeyFile(keys, password, this.config.id, opts);
     await this.putNew(keyFileKey(id), bytes);
     return id;
   }
@@ -424,7 +653,7 @@ export class Repository {
   }
 }
 
-async function unlock(storage: Storage, password: Uint8Array): Promise<{ keys: MasterKeys; keyId: KeyId; repositoryId: string }> {
+async function unlock(storage: Storage, password: Uint8Array): Promise<{ keys: UnlockedKeys; keyId: KeyId; repositoryId: string }> {
   let tried = 0;
   for await (const o of storage.list(KEYS_PREFIX)) {
     const id = idOfKey(o.key);

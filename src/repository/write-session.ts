@@ -16,6 +16,13 @@ import type { IndexedPack } from './index-file.js';
 import { PackBuilder } from './pack.js';
 import type { Repository } from './repository.js';
 
+/**
+ * For the decision to close a pack, each blob counts at least this many bytes: a pack of
+ * tiny blobs (a tree of 200,000 small files) is then closed at about 16,000 blobs instead of
+ * 100,000 or more, because what a pack costs in memory until it is stored (its entries, its
+ * blobs' buffers, their ids pending) grows with the count of blobs, not with their bytes.
+ */
+const PACK_BYTES_PER_BLOB_MIN = 1024;
 /** Plaintext bytes allowed in the sealing stage at once. */
 const SEAL_BUDGET = 16 * 1024 * 1024;
 const MAX_SEALING = 256;
@@ -48,10 +55,14 @@ export class WriteSession {
   readonly stats: WriteStats = { blobsNew: 0, bytesNew: 0, bytesStored: 0, packsStored: 0, indexesStored: 0 };
   /** Blobs accepted by this session but not yet in a stored pack. */
   private readonly pending = new Set<BlobId>();
+  /** Blobs this session stored (only tracked while deduplication is suspended). */
+  private readonly storedHere = new Set<BlobId>();
   private readonly packers: Record<BlobType, PackBuilder> = { data: new PackBuilder(), tree: new PackBuilder() };
   private readonly sealing = new Set<Promise<void>>();
   private sealingBytes = 0;
   private readonly uploads = new Set<Promise<void>>();
+  /** Callers of `waitForRoom` waiting for a sealing task or an upload to end. */
+  private roomWaiters: (() => void)[] = [];
   private unindexed: IndexedPack[] = [];
   private readonly indexIds: IndexId[] = [];
   private failure: unknown;
@@ -68,6 +79,7 @@ export class WriteSession {
 
   /** True if the blob is stored or already on its way. */
   knows(id: BlobId): boolean {
+    if (this.repo.dedupSuspended) return this.pending.has(id) || this.storedHere.has(id);
     const index = this.repo.index;
     return this.pending.has(id) || (index.has ? index.has(id) : index.lookup(id) !== undefined);
   }
@@ -106,6 +118,7 @@ export class WriteSession {
       .finally(() => {
         this.sealing.delete(task);
         this.sealingBytes -= rawLength;
+        this.wakeRoomWaiters();
       });
     this.sealing.add(task);
     await this.waitForRoom();
@@ -119,9 +132,18 @@ export class WriteSession {
    */
   async waitForRoom(): Promise<void> {
     while (this.sealingBytes > SEAL_BUDGET || this.sealing.size >= MAX_SEALING || this.uploads.size >= this.uploadConcurrency) {
-      await Promise.race([...this.sealing, ...this.uploads]);
+      // Not Promise.race over the tasks in flight: with up to 256 of them, each small file's
+      // call attached a reaction to every one, and every race left one on each pending upload
+      // until that upload ended. A task that ends wakes the waiters instead.
+      await new Promise<void>((resolve) => this.roomWaiters.push(resolve));
       this.throwIfFailed();
     }
+  }
+
+  private wakeRoomWaiters(): void {
+    const waiters = this.roomWaiters;
+    this.roomWaiters = [];
+    for (const wake of waiters) wake();
   }
 
   /** Stores everything accepted so far, then the index objects for it. */
@@ -156,7 +178,8 @@ export class WriteSession {
   private addToPack(type: BlobType, id: BlobId, sealed: Buffer, rawLength: number): void {
     const packer = this.packers[type];
     packer.add(type, id, sealed, rawLength);
-    if (packer.size >= this.repo.config.packSize) this.startUpload(type);
+    const weight = Math.max(packer.size, packer.count * PACK_BYTES_PER_BLOB_MIN);
+    if (weight >= this.repo.config.packSize) this.startUpload(type);
   }
 
   private startUpload(type: BlobType): void {
@@ -176,7 +199,10 @@ export class WriteSession {
       .savePack(id, bytes)
       .then(async () => {
         this.repo.index.addPacks([pack]);
-        for (const b of entries) this.pending.delete(b.id);
+        for (const b of entries) {
+          this.pending.delete(b.id);
+          if (this.repo.dedupSuspended) this.storedHere.add(b.id);
+        }
         this.stats.packsStored++;
         this.stats.bytesStored += bytes.length;
         this.opts.onPackStored?.(pack);
@@ -184,7 +210,10 @@ export class WriteSession {
         if (this.unindexed.length >= this.indexEvery) await this.writeIndex();
       })
       .catch((e: unknown) => this.fail(e))
-      .finally(() => this.uploads.delete(task));
+      .finally(() => {
+        this.uploads.delete(task);
+        this.wakeRoomWaiters();
+      });
     this.uploads.add(task);
   }
 

@@ -139,8 +139,16 @@ const rescanJob: Job = async (ctx) => {
   return { outcome: ctx.stopping() ? 'interrupted' : 'ok', detail };
 };
 
+/**
+ * A write-only agent (docs/SECURITY.md) cannot read what it stored: checks, drills and
+ * retention run from an admin machine with a full key, and `status` keeps reporting their
+ * age from the repository's own records there.
+ */
+const WRITE_ONLY_SKIP = { outcome: 'skipped', detail: { reason: 'write-only key: run it from an admin machine with a full key' } } as const;
+
 const check: Job = async (ctx) => {
   const session = await ctx.session().catch(() => undefined); // only to record the run
+  if (session?.repo.writeOnly) return WRITE_ONLY_SKIP;
   const subset = ctx.config.check.readDataSubset;
   const run = () =>
     runCheck(ctx.repoOptions, {
@@ -157,6 +165,7 @@ const check: Job = async (ctx) => {
 
 const drillJob: Job = async (ctx) => {
   const session = await ctx.session().catch(() => undefined); // only to record the result
+  if (session?.repo.writeOnly) return WRITE_ONLY_SKIP;
   const d = ctx.config.drill;
   const report = await drill(ctx.repoOptions, {
     mode: d.full ? { kind: 'full' } : { kind: 'sample', files: d.sample },
@@ -181,6 +190,7 @@ const retention: Job = async (ctx) => {
   const policy = ctx.config.retention;
   if (!policy) return { outcome: 'skipped', detail: { reason: 'no retention policy' } };
   const session = await ctx.session();
+  if (session.repo.writeOnly) return WRITE_ONLY_SKIP;
   const plan = await planForget(session.repo, policy, { floorDays: retentionFloorDays(policy.floorDays), keepClean: ctx.config.anomaly.keepClean });
   for (const d of plan.forget) {
     const s = d.snapshot;

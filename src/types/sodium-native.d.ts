@@ -21,6 +21,7 @@ declare module 'sodium-native' {
   export const crypto_box_SECRETKEYBYTES: number;
   export const crypto_box_SEALBYTES: number;
   export function crypto_box_keypair(pk: Bytes, sk: Bytes): void;
+  export function crypto_box_seed_keypair(pk: Bytes, sk: Bytes, seed: Bytes): void;
   export function crypto_box_seal(c: Bytes, m: Bytes, pk: Bytes): void;
   export function crypto_box_seal_open(m: Bytes, c: Bytes, pk: Bytes, sk: Bytes): boolean;
   export function randombytes_buf(buf: Bytes): void;

@@ -29,6 +29,8 @@ export type CodecRequest =
       readonly sealed: Uint8Array;
       readonly rawLength: number;
       readonly where: string;
+      /** the key of the blob's pack when it is not the data key (a write-only session's) */
+      readonly key?: Uint8Array;
     }
   | { readonly op: 'chunk-file'; readonly path: string }
   | {
@@ -38,6 +40,7 @@ export type CodecRequest =
       readonly base: number;
       readonly blobs: readonly RangeBlob[];
       readonly where: string;
+      readonly key?: Uint8Array;
     };
 
 export interface RangeBlob {
@@ -60,11 +63,11 @@ export function codecHandler(data: CodecWorkerData): TaskHandler<CodecRequest, u
     if (req.op === 'chunk-file') {
       return { result: await chunkFile(req.path, new FastCdc(gear, data.chunker), { ...keys, level: data.level }, ctx) };
     }
-    if (req.op === 'open-range') return openRange(req, keys);
+    if (req.op === 'open-range') return openRange(req, req.key ? { ...keys, dataKey: Buffer.from(req.key) } : keys);
     const result =
       req.op === 'seal'
         ? encodeBlob(req.type, req.id, req.raw, keys.dataKey, data.level)
-        : decodeBlob(req.sealed, req.type, req.id, req.rawLength, keys, req.where);
+        : decodeBlob(req.sealed, req.type, req.id, req.rawLength, req.key ? { ...keys, dataKey: Buffer.from(req.key) } : keys, req.where);
     const out = handOver(result);
     return { result: out.buf, transfer: out.transfer };
   };

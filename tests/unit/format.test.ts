@@ -11,11 +11,14 @@ import { keyedId } from '../../src/crypto/blob-id.js';
 import { IntegrityError } from '../../src/domain/errors.js';
 import { idFromBytes, type BlobId, type PackId } from '../../src/domain/ids.js';
 import { decodeBlob, encodeBlob } from '../../src/repository/blob-codec.js';
-import { openEnvelope, sealEnvelope } from '../../src/repository/envelope.js';
+import { envelopeSession, openEnvelope, sealEnvelope } from '../../src/repository/envelope.js';
 import { decodeIndex, encodeIndex } from '../../src/repository/index-file.js';
 import { decodePackHeader, headerLengthFromTrailer, PackBuilder, padme, PACK_TRAILER_BYTES } from '../../src/repository/pack.js';
 import { decodeTree, encodeTree, type TreeNode } from '../../src/repository/tree.js';
 import { csvText, seededBytes } from '../helpers/tree.js';
+import { createHash } from 'node:crypto';
+import { sessionKeyPair } from '../../src/crypto/sealed-box.js';
+import { newSessionKey, openSessionKey } from '../../src/repository/session.js';
 
 const sizes = { minSize: 16 * 1024, avgSize: 64 * 1024, maxSize: 256 * 1024 };
 const keys = { dataKey: randomBytes(32), idKey: randomBytes(32) };
@@ -132,9 +135,25 @@ describe('envelopes and index objects', () => {
     const future = Buffer.from(sealed);
     future[0] = 2;
     expect(() => openEnvelope('index', future, keys.dataKey, 'k')).toThrow(/format version 2 is not supported/);
+    // Key kind 1 puts a session id in the clear header: relabelling a data-key envelope as
+    // a session one changes its associated data, so it no longer opens.
     const session = Buffer.from(sealed);
     session[1] = 1;
-    expect(() => openEnvelope('index', session, keys.dataKey, 'k')).toThrow(/write-only/);
+    expect(() => openEnvelope('index', session, keys.dataKey, 'k')).toThrow(IntegrityError);
+  });
+
+  it('seal with a write-only session key: the session id is in the clear header and bound', () => {
+    const sessionKey = Buffer.alloc(32, 7);
+    const sessionId = Buffer.alloc(32, 9);
+    const sealed = sealEnvelope('snapshot', Buffer.from('payload'), { key: sessionKey, sessionId }, { level: 0 });
+    expect(sealed[1]).toBe(1);
+    expect(envelopeSession(sealed, 'k')).toEqual(sessionId);
+    expect(openEnvelope('snapshot', sealed, sessionKey, 'k').toString()).toBe('payload');
+    expect(() => openEnvelope('snapshot', sealed, keys.dataKey, 'k')).toThrow(IntegrityError);
+    const otherId = Buffer.from(sealed);
+    otherId[2] ^= 1;
+    expect(() => openEnvelope('snapshot', otherId, sessionKey, 'k')).toThrow(IntegrityError);
+    expect(() => openEnvelope('snapshot', sealed.subarray(0, 20), sessionKey, 'k')).toThrow(/truncated/);
   });
 
   it('encode index objects losslessly and reject trailing garbage', () => {
@@ -165,5 +184,22 @@ describe('trees', () => {
       const bytes = Buffer.from(JSON.stringify({ nodes: [{ ...node('x'), name: bad }] }));
       expect(() => decodeTree(bytes, 't')).toThrow(/unsafe name/);
     }
+  });
+});
+
+describe('write-only session keys (§10)', () => {
+  it('open only with the key pair derived from the data key, and only in their repository', () => {
+    const repoId = 'ab'.repeat(32);
+    const pair = sessionKeyPair(keys.dataKey);
+    // Derived, so every full key holder computes the same pair.
+    expect(sessionKeyPair(Buffer.from(keys.dataKey)).publicKey).toEqual(pair.publicKey);
+    const s = newSessionKey(pair.publicKey, repoId);
+    expect(s.id).toEqual(createHash('sha256').update(s.object).digest());
+    expect(openSessionKey(s.object, pair, repoId, 'sessions/x')).toEqual(s.key);
+    expect(() => openSessionKey(s.object, pair, 'cd'.repeat(32), 'sessions/x')).toThrow(/another repository/);
+    expect(() => openSessionKey(s.object, sessionKeyPair(Buffer.alloc(32, 3)), repoId, 'sessions/x')).toThrow(IntegrityError);
+    const flipped = Buffer.from(s.object);
+    flipped[60]! ^= 1;
+    expect(() => openSessionKey(flipped, pair, repoId, 'sessions/x')).toThrow(IntegrityError);
   });
 });

@@ -1,5 +1,6 @@
 import { Option, type Command } from 'commander';
 import { withRepository } from '../../app/repo.js';
+import { combineRecoveryShares, splitRecoveryKey } from '../../app/recovery-shares.js';
 import { promptSecret, readSecretFile } from '../../app/secrets.js';
 import { KDF_PROFILES, parseKdfProfile } from '../../crypto/kdf.js';
 import { UsageError } from '../../domain/errors.js';
@@ -19,21 +20,25 @@ export function registerKey(program: Command): void {
     .action(async (opts: { json?: boolean }, cmd: Command) => {
       const { keys, current } = await withRepository(repoOptions(cmd), async (repo) => ({ keys: await listKeys(repo.storage), current: repo.keyId }));
       if (opts.json) return printJson(keys.map((k) => ({ ...k, current: k.id === current })));
-      for (const k of keys) println(`${k.id === current ? '*' : ' '} ${k.id.slice(0, 8)}  ${k.label.padEnd(9)} ${k.created.slice(0, 19)}  ${k.username}@${k.host}  ${k.kdf}`);
+      for (const k of keys) {
+        println(`${k.id === current ? '*' : ' '} ${k.id.slice(0, 8)}  ${k.label.padEnd(9)} ${k.kind.padEnd(10)} ${k.created.slice(0, 19)}  ${k.username}@${k.host}  ${k.kdf}`);
+      }
     });
 
   key
     .command('add')
     .description('add a passphrase')
     .option('--new-password-file <file>', 'file holding the new passphrase (mode 0600); else asked on the terminal')
-    .option('--label <label>', 'what this key is for', 'admin')
+    .option('--label <label>', 'what this key is for (default: admin, or agent with --write-only)')
+    .option('--write-only', "a key for a backup agent: it can add backups, not read any (the server's key)")
     .addOption(kdf())
-    .action(async (opts: { newPasswordFile?: string; label: string; kdf: string }, cmd: Command) => {
+    .action(async (opts: { newPasswordFile?: string; label?: string; writeOnly?: boolean; kdf: string }, cmd: Command) => {
       const id = await withRepository(repoOptions(cmd), async (repo) => {
         const pw = await newPassword(opts.newPasswordFile);
-        return repo.addKey(pw, { profile: parseKdfProfile(opts.kdf), label: opts.label });
+        const label = opts.label ?? (opts.writeOnly ? 'agent' : 'admin');
+        return repo.addKey(pw, { profile: parseKdfProfile(opts.kdf), label, writeOnly: opts.writeOnly === true });
       });
-      println(`added key ${id.slice(0, 8)}`);
+      println(`added ${opts.writeOnly ? 'write-only ' : ''}key ${id.slice(0, 8)}`);
     });
 
   key
@@ -43,6 +48,30 @@ export function registerKey(program: Command): void {
     .action(async (ref: string, _opts: unknown, cmd: Command) => {
       const id = await withRepository(repoOptions(cmd), (repo) => removeKey(repo.storage, ref, repo.keyId, repo.config.objectLock));
       println(`removed key ${id.slice(0, 8)}`);
+    });
+
+  key
+    .command('recovery-split')
+    .description('split the recovery key into shares, any --threshold of which restore it (no repository needed)')
+    .requiredOption('--recovery-key-file <file>', 'file holding the recovery key (mode 0600)')
+    .requiredOption('--threshold <m>', 'shares needed to restore it', positiveInt)
+    .requiredOption('--shares <n>', 'shares to make', positiveInt)
+    .action(async (opts: { recoveryKeyFile: string; threshold: number; shares: number }) => {
+      const key = await readSecretFile(opts.recoveryKeyFile, 'recovery key');
+      try {
+        for (const line of splitRecoveryKey(key, opts.threshold, opts.shares)) println(line);
+      } finally {
+        key.fill(0);
+      }
+    });
+
+  key
+    .command('recovery-combine')
+    .description('print the recovery key rebuilt from shares (one per file, mode 0600)')
+    .argument('<share-files...>', 'files each holding one share')
+    .action(async (files: string[]) => {
+      const lines = await Promise.all(files.map(async (f) => (await readSecretFile(f, 'recovery key share')).toString('latin1')));
+      println(combineRecoveryShares(lines));
     });
 
   key
@@ -69,4 +98,9 @@ async function newPassword(file: string | undefined): Promise<Buffer> {
   const pw = await promptSecret('New passphrase: ');
   if (!pw.equals(await promptSecret('New passphrase again: '))) throw new UsageError('the passphrases do not match');
   return pw;
+}
+
+function positiveInt(v: string): number {
+  if (!/^\d{1,3}$/.test(v)) throw new UsageError(`"${v}" is not a whole number from 1 to 255`);
+  return Number(v);
 }

@@ -1,0 +1,47 @@
+/**
+ * Packs are closed by size, and a pack of tiny blobs also by their count (each blob weighs
+ * at least 1 KiB for that decision), so that the memory a pack holds until it is stored
+ * stays bounded whatever the blob sizes. Also: tiny blobs sealed on the calling thread and
+ * larger ones in the worker threads restore the same.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { backup } from '../../src/archiver/archiver.js';
+import { MemoryBlobIndex } from '../../src/repository/blob-index.js';
+import { initRepository } from '../../src/repository/init.js';
+import { Repository } from '../../src/repository/repository.js';
+import { restoreTree } from '../../src/restorer/restorer.js';
+import { LocalStorage } from '../../src/storage/local.js';
+import { tempDir } from '../helpers/tmp.js';
+import { describeTree, diffTrees } from '../helpers/tree.js';
+
+describe('pack closing', () => {
+  it('closes packs of tiny blobs by count, and restores them', async () => {
+    const dir = tempDir();
+    const src = path.join(dir, 'src');
+    fs.mkdirSync(src);
+    // 300 files of about 100 bytes: ~45 KB sealed, under the 64 KiB pack size, but 300 KiB by weight.
+    for (let i = 0; i < 300; i++) fs.writeFileSync(path.join(src, `p${i}.csv`), `${i},PATIENT-${(i * 7919) % 100_003},1970-01-01\n`.repeat(3));
+    // and a few larger files, sealed in the worker threads
+    for (let i = 0; i < 3; i++) fs.writeFileSync(path.join(src, `big${i}.csv`), `row ${i} `.repeat(2000 + i));
+    const storage = new LocalStorage(path.join(dir, 'repo'));
+    const pw = Buffer.from('pw');
+    await initRepository(storage, pw, { kdf: 'min', recoveryKey: false, packSize: 64 * 1024 });
+    const repo = await Repository.open(storage, pw, { index: new MemoryBlobIndex(), workers: 1 });
+    try {
+      await repo.loadIndex();
+      const r = await backup(repo, { paths: [src] });
+      const packs: string[] = [];
+      for await (const o of storage.list('data/')) packs.push(o.key);
+      // 303 data blobs of weight >= 1 KiB close a 64 KiB pack at least every 64 blobs.
+      expect(packs.length).toBeGreaterThanOrEqual(5);
+      const target = path.join(dir, 'out');
+      const res = await restoreTree(repo, r.snapshot.tree, { target, verify: true });
+      expect(res.failures).toEqual([]);
+      expect(diffTrees(describeTree(src), describeTree(path.join(target, src)))).toEqual([]);
+    } finally {
+      await repo.close();
+    }
+  });
+});
