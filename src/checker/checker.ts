@@ -15,7 +15,7 @@
  * @module
  */
 import { createHash } from 'node:crypto';
-import { describeError, StorageError } from '../domain/errors.js';
+import { describeError, isStorageError, StorageError } from '../domain/errors.js';
 import { isHexId, type BlobId, type IndexId, type PackId } from '../domain/ids.js';
 import type { IndexedPack } from '../repository/index-file.js';
 import { DATA_PREFIX, idOfKey, packKey } from '../repository/layout.js';
@@ -81,6 +81,7 @@ export async function checkRepository(repo: Repository, opts: CheckOptions = {})
         for (const b of p.blobs) blobPack.set(b.id, p.packId);
       }
     } catch (e) {
+      if (isStorageError(e, 'not-found')) return; // listed, then deleted by a prune running meanwhile
       unlessStorageTrouble(e);
       report({ severity: 'error', object: `index/${id}`, message: describeError(e) });
     }

@@ -45,15 +45,17 @@ export async function markReferences(repo: Repository, ws: PruneWorkspace, snaps
     for (let id = stack.pop(); id !== undefined; id = stack.pop()) {
       const tree = await readTree(id);
       trees++;
-      for (const n of tree.nodes) {
-        if (n.subtree) {
-          ws.markUsed(n.subtree);
-          if (ws.markWalked(n.subtree)) stack.push(n.subtree);
+      ws.batch(() => {
+        for (const n of tree.nodes) {
+          if (n.subtree) {
+            ws.markUsed(n.subtree);
+            if (ws.markWalked(n.subtree)) stack.push(n.subtree);
+          }
+          for (const c of n.content ?? []) {
+            if (ws.markUsed(c) && !ws.hasEntry(c)) missingBlobs++;
+          }
         }
-        for (const c of n.content ?? []) {
-          if (ws.markUsed(c) && !ws.hasEntry(c)) missingBlobs++;
-        }
-      }
+      });
     }
   };
   // Workers stop when the stack is momentarily empty; rerun until nothing is left.

@@ -48,10 +48,19 @@ export interface PackUsage {
 }
 
 export class PruneWorkspace {
+  private readonly statements = new Map<string, Database.Statement>();
+
   private constructor(
     readonly db: Database.Database,
     private readonly dir: string,
   ) {}
+
+  /** Prepared once per SQL text (each text is always used in one mode: plain, pluck or raw). */
+  private stmt<P extends unknown[] = unknown[], R = unknown>(sql: string): Database.Statement<P, R> {
+    let st = this.statements.get(sql);
+    if (!st) this.statements.set(sql, (st = this.db.prepare(sql)));
+    return st as unknown as Database.Statement<P, R>;
+  }
 
   static open(parent = os.tmpdir()): PruneWorkspace {
     const dir = fs.mkdtempSync(path.join(parent, 'coffre-prune-'));
@@ -72,8 +81,8 @@ export class PruneWorkspace {
 
   addIndex(id: IndexId, content: IndexContent): void {
     const idb = raw(id);
-    const insIdx = this.db.prepare('INSERT OR IGNORE INTO idx (id, packs) VALUES (?, ?)');
-    const insSup = this.db.prepare('INSERT OR IGNORE INTO supersedes (idx, target) VALUES (?, ?)');
+    const insIdx = this.stmt('INSERT OR IGNORE INTO idx (id, packs) VALUES (?, ?)');
+    const insSup = this.stmt('INSERT OR IGNORE INTO supersedes (idx, target) VALUES (?, ?)');
     this.db.transaction(() => {
       insIdx.run(idb, content.packs.length);
       for (const s of content.supersedes) insSup.run(idb, raw(s));
@@ -83,9 +92,9 @@ export class PruneWorkspace {
 
   /** Packs named by index object `from` (or by none yet, for packs prune itself writes). */
   addPacks(packs: readonly IndexedPack[], from?: IndexId): void {
-    const insPack = this.db.prepare('INSERT OR IGNORE INTO packs (id, size) VALUES (?, ?)');
-    const insPackIdx = this.db.prepare('INSERT OR IGNORE INTO pack_idx (pack, idx) VALUES (?, ?)');
-    const insEntry = this.db.prepare('INSERT OR IGNORE INTO entries (blob, pack, type, offset, length, raw_length) VALUES (?, ?, ?, ?, ?, ?)');
+    const insPack = this.stmt('INSERT OR IGNORE INTO packs (id, size) VALUES (?, ?)');
+    const insPackIdx = this.stmt('INSERT OR IGNORE INTO pack_idx (pack, idx) VALUES (?, ?)');
+    const insEntry = this.stmt('INSERT OR IGNORE INTO entries (blob, pack, type, offset, length, raw_length) VALUES (?, ?, ?, ?, ?, ?)');
     this.db.transaction(() => {
       for (const p of packs) {
         const pid = raw(p.packId);
@@ -102,42 +111,46 @@ export class PruneWorkspace {
   }
 
   addStored(id: PackId, size: number): void {
-    this.db.prepare('INSERT OR IGNORE INTO stored (id, size) VALUES (?, ?)').run(raw(id), size);
+    this.stmt('INSERT OR IGNORE INTO stored (id, size) VALUES (?, ?)').run(raw(id), size);
   }
 
   storedBatch(): (id: PackId, size: number) => void {
-    const ins = this.db.prepare('INSERT OR IGNORE INTO stored (id, size) VALUES (?, ?)');
+    const ins = this.stmt('INSERT OR IGNORE INTO stored (id, size) VALUES (?, ?)');
     return (id, size) => ins.run(raw(id), size);
   }
 
   setPlanned(packs: Iterable<PackId>): void {
-    const ins = this.db.prepare('INSERT OR IGNORE INTO planned (pack) VALUES (?)');
+    const ins = this.stmt('INSERT OR IGNORE INTO planned (pack) VALUES (?)');
     this.db.transaction(() => {
       this.db.exec('DELETE FROM planned');
       for (const p of packs) ins.run(raw(p));
     })();
   }
 
+  /** Runs `fn` in one transaction (many small writes: one commit). */
+  batch<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
+  }
+
   /** Marks a blob used; false if it was already (so a tree is walked once). */
   markUsed(id: BlobId): boolean {
-    return this.db.prepare('INSERT OR IGNORE INTO used (blob) VALUES (?)').run(raw(id)).changes > 0;
+    return this.stmt('INSERT OR IGNORE INTO used (blob) VALUES (?)').run(raw(id)).changes > 0;
   }
 
   /** Marks a tree walked; false if it was already (a tree id may also be used as file content). */
   markWalked(id: BlobId): boolean {
-    return this.db.prepare('INSERT OR IGNORE INTO walked (tree) VALUES (?)').run(raw(id)).changes > 0;
+    return this.stmt('INSERT OR IGNORE INTO walked (tree) VALUES (?)').run(raw(id)).changes > 0;
   }
 
   hasEntry(id: BlobId): boolean {
-    return this.db.prepare('SELECT 1 FROM entries WHERE blob = ? LIMIT 1').get(raw(id)) !== undefined;
+    return this.stmt('SELECT 1 FROM entries WHERE blob = ? LIMIT 1').get(raw(id)) !== undefined;
   }
 
   // ---- questions -----------------------------------------------------------------------
 
   /** Where a blob can be read: any stored pack holding it, preferring one no index supersedes. */
   lookup(id: BlobId): IndexedBlob | undefined {
-    const row = this.db
-      .prepare<[Buffer], { pack: Buffer; type: number; offset: number; length: number; raw_length: number }>(
+    const row = this.stmt<[Buffer], { pack: Buffer; type: number; offset: number; length: number; raw_length: number }>(
         'SELECT e.pack, e.type, e.offset, e.length, e.raw_length FROM entries e JOIN stored s ON s.id = e.pack WHERE e.blob = ? LIMIT 1',
       )
       .get(raw(id));
@@ -147,8 +160,7 @@ export class PruneWorkspace {
 
   /** Every stored pack some index object names, with how much of it the snapshots use (streamed). */
   *packUsage(): Generator<PackUsage> {
-    const rows = this.db
-      .prepare<[], [Buffer, number, number, number, number, number]>(
+    const rows = this.stmt<[], [Buffer, number, number, number, number, number]>(
         `SELECT s.id, s.size, count(*), count(u.blob), coalesce(sum(CASE WHEN u.blob IS NULL THEN 0 ELSE e.length END), 0),
                 coalesce(sum(CASE WHEN u.blob IS NULL THEN e.length ELSE 0 END), 0)
            FROM stored s JOIN entries e ON e.pack = s.id LEFT JOIN used u ON u.blob = e.blob GROUP BY s.id`,
@@ -160,35 +172,35 @@ export class PruneWorkspace {
 
   /** Stored packs no index object names (left by a killed backup, or a backup still running). */
   *unindexedStored(): Generator<{ id: PackId; size: number }> {
-    const rows = this.db.prepare<[], [Buffer, number]>('SELECT s.id, s.size FROM stored s WHERE NOT EXISTS (SELECT 1 FROM pack_idx p WHERE p.pack = s.id)').raw().iterate();
+    const rows = this.stmt<[], [Buffer, number]>('SELECT s.id, s.size FROM stored s WHERE NOT EXISTS (SELECT 1 FROM pack_idx p WHERE p.pack = s.id)').raw().iterate();
     for (const [id, size] of rows) yield { id: hex(id) as PackId, size };
   }
 
   isStored(id: PackId): boolean {
-    return this.db.prepare('SELECT 1 FROM stored WHERE id = ?').get(raw(id)) !== undefined;
+    return this.stmt('SELECT 1 FROM stored WHERE id = ?').get(raw(id)) !== undefined;
   }
 
   storedSize(id: PackId): number | undefined {
-    return this.db.prepare<[Buffer], number>('SELECT size FROM stored WHERE id = ?').pluck().get(raw(id));
+    return this.stmt<[Buffer], number>('SELECT size FROM stored WHERE id = ?').pluck().get(raw(id));
   }
 
   isPlanned(id: PackId): boolean {
-    return this.db.prepare('SELECT 1 FROM planned WHERE pack = ?').get(raw(id)) !== undefined;
+    return this.stmt('SELECT 1 FROM planned WHERE pack = ?').get(raw(id)) !== undefined;
   }
 
   /** Every index object naming the pack, superseded or not. */
   indexesNaming(id: PackId): IndexId[] {
-    return this.db.prepare<[Buffer], Buffer>('SELECT idx FROM pack_idx WHERE pack = ?').pluck().all(raw(id)).map((b) => hex(b) as IndexId);
+    return this.stmt<[Buffer], Buffer>('SELECT idx FROM pack_idx WHERE pack = ?').pluck().all(raw(id)).map((b) => hex(b) as IndexId);
   }
 
   forgetStored(id: PackId): void {
-    this.db.prepare('DELETE FROM stored WHERE id = ?').run(raw(id));
+    this.stmt('DELETE FROM stored WHERE id = ?').run(raw(id));
   }
 
   /** Whether a pack is named by an index object no other supersedes (so backups see it). */
   isVisible(id: PackId): boolean {
     return (
-      this.db.prepare('SELECT 1 FROM pack_idx p JOIN idx i ON i.id = p.idx WHERE p.pack = ? AND i.superseded = 0 LIMIT 1').get(raw(id)) !== undefined
+      this.stmt('SELECT 1 FROM pack_idx p JOIN idx i ON i.id = p.idx WHERE p.pack = ? AND i.superseded = 0 LIMIT 1').get(raw(id)) !== undefined
     );
   }
 
@@ -198,8 +210,7 @@ export class PruneWorkspace {
    */
   holdsNeededBlob(id: PackId): boolean {
     return (
-      this.db
-        .prepare(
+      this.stmt(
           `SELECT 1 FROM entries e JOIN used u ON u.blob = e.blob WHERE e.pack = ? AND NOT EXISTS (
              SELECT 1 FROM entries o JOIN stored s ON s.id = o.pack
               WHERE o.blob = e.blob AND o.pack != e.pack
@@ -213,8 +224,7 @@ export class PruneWorkspace {
 
   /** The blobs of a pack, as its index objects record them. */
   entriesOf(id: PackId): IndexedBlob[] {
-    return this.db
-      .prepare<[Buffer], { blob: Buffer; type: number; offset: number; length: number; raw_length: number }>(
+    return this.stmt<[Buffer], { blob: Buffer; type: number; offset: number; length: number; raw_length: number }>(
         'SELECT blob, type, offset, length, raw_length FROM entries WHERE pack = ? ORDER BY offset',
       )
       .all(raw(id))
@@ -222,33 +232,32 @@ export class PruneWorkspace {
   }
 
   usedEntriesOf(id: PackId): IndexedBlob[] {
-    return this.entriesOf(id).filter((b) => this.db.prepare('SELECT 1 FROM used WHERE blob = ?').get(raw(b.id)) !== undefined);
+    return this.entriesOf(id).filter((b) => this.stmt('SELECT 1 FROM used WHERE blob = ?').get(raw(b.id)) !== undefined);
   }
 
   packSize(id: PackId): number | undefined {
-    return this.db.prepare<[Buffer], number>('SELECT size FROM packs WHERE id = ?').pluck().get(raw(id));
+    return this.stmt<[Buffer], number>('SELECT size FROM packs WHERE id = ?').pluck().get(raw(id));
   }
 
   /** Visible index objects naming one of the given packs (they must be superseded before those packs go). */
   visibleIndexesNaming(packs: Iterable<PackId>): IndexId[] {
-    const q = this.db.prepare<[Buffer], Buffer>('SELECT p.idx FROM pack_idx p JOIN idx i ON i.id = p.idx WHERE p.pack = ? AND i.superseded = 0').pluck();
+    const q = this.stmt<[Buffer], Buffer>('SELECT p.idx FROM pack_idx p JOIN idx i ON i.id = p.idx WHERE p.pack = ? AND i.superseded = 0').pluck();
     const out = new Set<IndexId>();
     for (const p of packs) for (const i of q.all(raw(p))) out.add(hex(i) as IndexId);
     return [...out];
   }
 
   packsOf(idx: IndexId): PackId[] {
-    return this.db.prepare<[Buffer], Buffer>('SELECT pack FROM pack_idx WHERE idx = ?').pluck().all(raw(idx)).map((b) => hex(b) as PackId);
+    return this.stmt<[Buffer], Buffer>('SELECT pack FROM pack_idx WHERE idx = ?').pluck().all(raw(idx)).map((b) => hex(b) as PackId);
   }
 
   indexExists(idx: IndexId): boolean {
-    return this.db.prepare('SELECT 1 FROM idx WHERE id = ?').get(raw(idx)) !== undefined;
+    return this.stmt('SELECT 1 FROM idx WHERE id = ?').get(raw(idx)) !== undefined;
   }
 
   /** Other index objects (not `idx`, not in `leaving`) that name the pack and that no object supersedes. */
   namedElsewhere(pack: PackId, idx: IndexId, leaving: ReadonlySet<IndexId>): boolean {
-    const rows = this.db
-      .prepare<[Buffer, Buffer], Buffer>('SELECT p.idx FROM pack_idx p JOIN idx i ON i.id = p.idx WHERE p.pack = ? AND p.idx != ? AND i.superseded = 0')
+    const rows = this.stmt<[Buffer, Buffer], Buffer>('SELECT p.idx FROM pack_idx p JOIN idx i ON i.id = p.idx WHERE p.pack = ? AND p.idx != ? AND i.superseded = 0')
       .pluck()
       .all(raw(pack), raw(idx));
     return rows.some((r) => !leaving.has(hex(r) as IndexId));
@@ -256,13 +265,12 @@ export class PruneWorkspace {
 
   /** Index objects some other supersedes that no prune plan lists yet (left by a run killed midway). */
   supersededIndexes(): IndexId[] {
-    return this.db.prepare<[], Buffer>('SELECT id FROM idx WHERE superseded = 1').pluck().all().map((b) => hex(b) as IndexId);
+    return this.stmt<[], Buffer>('SELECT id FROM idx WHERE superseded = 1').pluck().all().map((b) => hex(b) as IndexId);
   }
 
   /** Supersede-only index objects (no packs) whose targets are all gone: they can go too. */
   spentSupersedingIndexes(): IndexId[] {
-    return this.db
-      .prepare<[], Buffer>(
+    return this.stmt<[], Buffer>(
         `SELECT i.id FROM idx i WHERE i.packs = 0 AND i.superseded = 0 AND EXISTS (SELECT 1 FROM supersedes s WHERE s.idx = i.id)
            AND NOT EXISTS (SELECT 1 FROM supersedes s JOIN idx t ON t.id = s.target WHERE s.idx = i.id)`,
       )
@@ -273,8 +281,7 @@ export class PruneWorkspace {
 
   /** Stored packs named only by superseded index objects and by no prune plan: hidden by mistake (a run killed midway, or needed again). */
   hiddenUnplanned(): PackId[] {
-    return this.db
-      .prepare<[], Buffer>(
+    return this.stmt<[], Buffer>(
         `SELECT s.id FROM stored s WHERE EXISTS (SELECT 1 FROM pack_idx p WHERE p.pack = s.id)
            AND NOT EXISTS (SELECT 1 FROM pack_idx p JOIN idx i ON i.id = p.idx WHERE p.pack = s.id AND i.superseded = 0)
            AND NOT EXISTS (SELECT 1 FROM planned pl WHERE pl.pack = s.id)`,
@@ -287,15 +294,15 @@ export class PruneWorkspace {
   removeIndex(idx: IndexId): void {
     const b = raw(idx);
     this.db.transaction(() => {
-      this.db.prepare('DELETE FROM pack_idx WHERE idx = ?').run(b);
-      this.db.prepare('DELETE FROM supersedes WHERE idx = ?').run(b);
-      this.db.prepare('DELETE FROM idx WHERE id = ?').run(b);
+      this.stmt('DELETE FROM pack_idx WHERE idx = ?').run(b);
+      this.stmt('DELETE FROM supersedes WHERE idx = ?').run(b);
+      this.stmt('DELETE FROM idx WHERE id = ?').run(b);
     })();
   }
 
   counts(): { snapshotsBlobsUsed: number; storedPacks: number; storedBytes: number } {
-    const used = this.db.prepare<[], number>('SELECT count(*) FROM used').pluck().get() ?? 0;
-    const s = this.db.prepare<[], { n: number; b: number | null }>('SELECT count(*) AS n, sum(size) AS b FROM stored').get()!;
+    const used = this.stmt<[], number>('SELECT count(*) FROM used').pluck().get() ?? 0;
+    const s = this.stmt<[], { n: number; b: number | null }>('SELECT count(*) AS n, sum(size) AS b FROM stored').get()!;
     return { snapshotsBlobsUsed: used, storedPacks: s.n, storedBytes: s.b ?? 0 };
   }
 }

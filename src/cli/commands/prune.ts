@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { hostname } from 'node:os';
 import type { AuditSpec } from '../../app/audit.js';
+import { extendLocksIfDue } from '../../app/lock-extension.js';
 import { withRepository } from '../../app/repo.js';
 import { UsageError } from '../../domain/errors.js';
 import { prune, type PruneReport } from '../../prune/prune.js';
@@ -57,7 +58,14 @@ export function registerPrune(program: Command): void {
   });
 }
 
-export async function runPrune(c: Command, opts: PruneFlags): Promise<PruneReport> {
+export type PruneRun = PruneReport & { readonly locksExtended?: { readonly objects: number; readonly skipped: number; readonly until: string } };
+
+/**
+ * Prune, then (on an Object Lock repository, when due) the retention extension: run daily
+ * from the admin host, prune is also the scheduled maintenance job that keeps what
+ * snapshots use locked while planned objects expire (src/app/lock-extension.ts).
+ */
+export async function runPrune(c: Command, opts: PruneFlags): Promise<PruneRun> {
   const parsed = parsePruneFlags(opts);
   const audit: AuditSpec<PruneReport> = {
     action: 'prune',
@@ -73,12 +81,14 @@ export async function runPrune(c: Command, opts: PruneFlags): Promise<PruneRepor
       },
     }),
   };
-  return withRepository({ ...repoOptions(c, { catalog: 'write', command: 'prune' }), audit }, (repo) =>
-    prune(repo, { ...parsed, dryRun: opts.dryRun, host: hostname(), progress: (m) => warn(m) }),
-  );
+  return withRepository({ ...repoOptions(c, { catalog: 'write', command: 'prune' }), audit }, async (repo, local) => {
+    const report = await prune(repo, { ...parsed, dryRun: opts.dryRun, host: hostname(), progress: (m) => warn(m) });
+    const ext = !opts.dryRun && local?.catalog ? await extendLocksIfDue(repo, local.catalog) : undefined;
+    return ext ? { ...report, locksExtended: { objects: ext.objects, skipped: ext.skipped, until: ext.until.toISOString() } } : report;
+  });
 }
 
-export function printPruneReport(r: PruneReport): void {
+export function printPruneReport(r: PruneRun): void {
   const would = r.dryRun ? 'would ' : '';
   println(`${r.snapshots} snapshot(s); ${r.storedPacks} pack(s), ${formatBytes(r.storedBytes)} stored`);
   if (r.deleted.plans > 0) {
@@ -95,6 +105,9 @@ export function printPruneReport(r: PruneReport): void {
     );
   } else if (r.pending.length === 0 && r.deleted.plans === 0) {
     println('nothing to prune');
+  }
+  if (r.locksExtended) {
+    println(`Object Lock retention extended to ${r.locksExtended.until} for ${r.locksExtended.objects} object(s) in use; ${r.locksExtended.skipped} planned for deletion left to expire`);
   }
   if (r.missingBlobs > 0) println(`warning: snapshots reference ${r.missingBlobs} data blob(s) no index object names; run "coffre check"`);
 }
