@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import type { BlobId } from '../domain/ids.js';
 import type { Repository } from '../repository/repository.js';
 import type { SnapshotSummary } from '../repository/snapshot.js';
-import { compareNames, type Tree, type TreeNode } from '../repository/tree.js';
+import { pairByName, type Tree, type TreeNode } from '../repository/tree.js';
 import { SEAL_OVERHEAD } from '../crypto/aead.js';
 import { judgeChanges, type AnomalyThresholds, type AnomalyVerdict } from './judge.js';
 import { measureChanges, type FileChange, type FileSide } from './measure.js';
@@ -41,26 +41,19 @@ export async function assessChanges(repo: Repository, input: AssessInput, thresh
     if (from === to) return;
     const [a, b] = await Promise.all([repo.readTree(from), repo.readTree(to)]);
     extensions.set(dir, extensionsOf(a));
-    let i = 0;
-    let j = 0;
-    while (i < a.nodes.length || j < b.nodes.length) {
-      const x = a.nodes[i];
-      const y = b.nodes[j];
-      const order = !x ? 1 : !y ? -1 : compareNames(x.name, y.name);
-      if (order < 0) await collect('removed', x!, path.posix.join(dir, x!.name));
-      else if (order > 0) await collect('added', y!, path.posix.join(dir, y!.name));
+    for (const [x, y] of pairByName(a.nodes, b.nodes)) {
+      if (!y) await collect('removed', x!, path.posix.join(dir, x!.name));
+      else if (!x) await collect('added', y, path.posix.join(dir, y.name));
       else {
-        const p = path.posix.join(dir, x!.name);
-        if (x!.type === 'dir' && y!.type === 'dir' && x!.subtree && y!.subtree) await walk(x!.subtree, y!.subtree, p);
-        else if (x!.type === 'file' && y!.type === 'file') {
-          if (!sameContent(x!, y!)) changes.push({ kind: 'modified', before: side(p, x!), after: side(p, y!) });
-        } else if (x!.type !== y!.type) {
-          await collect('removed', x!, p);
-          await collect('added', y!, p);
+        const p = path.posix.join(dir, x.name);
+        if (x.type === 'dir' && y.type === 'dir' && x.subtree && y.subtree) await walk(x.subtree, y.subtree, p);
+        else if (x.type === 'file' && y.type === 'file') {
+          if (!sameContent(x, y)) changes.push({ kind: 'modified', before: side(p, x), after: side(p, y) });
+        } else if (x.type !== y.type) {
+          await collect('removed', x, p);
+          await collect('added', y, p);
         }
       }
-      if (order <= 0) i++;
-      if (order >= 0) j++;
     }
   };
   await walk(input.parentTree, input.tree, '/');

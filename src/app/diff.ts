@@ -11,7 +11,7 @@
 import * as path from 'node:path';
 import type { BlobId } from '../domain/ids.js';
 import type { Repository } from '../repository/repository.js';
-import { compareNames, type TreeNode } from '../repository/tree.js';
+import { pairByName, type TreeNode } from '../repository/tree.js';
 
 export type ChangeKind = 'added' | 'removed' | 'modified' | 'metadata';
 
@@ -55,23 +55,10 @@ export function summarize(changes: readonly Change[]): DiffSummary {
 async function* diffDir(repo: Repository, from: BlobId, to: BlobId, dir: string): AsyncGenerator<Change> {
   if (from === to) return;
   const [a, b] = await Promise.all([repo.readTree(from), repo.readTree(to)]);
-  let i = 0;
-  let j = 0;
-  while (i < a.nodes.length || j < b.nodes.length) {
-    const x = a.nodes[i];
-    const y = b.nodes[j];
-    const order = !x ? 1 : !y ? -1 : compareNames(x.name, y.name);
-    if (order < 0) {
-      yield* whole(repo, 'removed', x!, dir);
-      i++;
-    } else if (order > 0) {
-      yield* whole(repo, 'added', y!, dir);
-      j++;
-    } else {
-      yield* diffNode(repo, x!, y!, dir);
-      i++;
-      j++;
-    }
+  for (const [x, y] of pairByName(a.nodes, b.nodes)) {
+    if (!y) yield* whole(repo, 'removed', x!, dir);
+    else if (!x) yield* whole(repo, 'added', y, dir);
+    else yield* diffNode(repo, x, y, dir);
   }
 }
 

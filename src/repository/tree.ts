@@ -48,6 +48,24 @@ export function compareNames(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+/**
+ * Pairs the nodes of two trees by name, both lists in tree order (compareNames): yields
+ * [before, after], with one side undefined for a name present on one side only. Diffing
+ * two snapshots and judging a backup against its parent walk trees this way.
+ */
+export function* pairByName(a: readonly TreeNode[], b: readonly TreeNode[]): Generator<readonly [TreeNode | undefined, TreeNode | undefined]> {
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    const x = a[i];
+    const y = b[j];
+    const order = !x ? 1 : !y ? -1 : compareNames(x.name, y.name);
+    yield [order <= 0 ? x : undefined, order >= 0 ? y : undefined];
+    if (order <= 0) i++;
+    if (order >= 0) j++;
+  }
+}
+
 function canonicalNode(n: TreeNode): TreeNode {
   const out: Record<string, unknown> = { name: n.name, type: n.type, mode: n.mode, mtimeNs: n.mtimeNs, uid: n.uid, gid: n.gid };
   if (n.type === 'file') {

@@ -112,7 +112,7 @@ describe.skipIf(!env)('S3 errors an admin can meet', () => {
     const refused = await S3Storage.open(bucket.location, files).catch((x: unknown) => x);
     expect(refused).toBeInstanceOf(SecretFileError);
     expect((refused as Error).message).toBe(
-      `${secretFile}: the S3 secret access key file is readable by group or others (mode 644); run chmod 600 on it`,
+      `S3 secret access key file ${secretFile} is readable by group or others (mode 0644)`,
     );
 
     await fs.chmod(secretFile, 0o600);

@@ -47,8 +47,9 @@ export async function readSecretFile(file: string, what: string): Promise<string
     throw new SecretFileError(`${file}: cannot read the ${what} file (${code})`, { cause: e });
   }
   if ((mode & 0o077) !== 0) {
-    const octal = (mode & 0o777).toString(8).padStart(3, '0');
-    throw new SecretFileError(`${file}: the ${what} file is readable by group or others (mode ${octal}); run chmod 600 on it`);
+    const octal = (mode & 0o777).toString(8).padStart(4, '0');
+    // Same words and hint as for passphrase files (app/secrets.ts): one fix to remember.
+    throw new SecretFileError(`${what} file ${file} is readable by group or others (mode ${octal})`, { hint: `chmod 600 ${file}` });
   }
   const value = text.trim();
   if (value === '' || /\s/.test(value)) {
