@@ -6,15 +6,14 @@
  * receiver on loopback counts the alerts.
  */
 import * as fs from 'node:fs';
-import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { statusDocumentSchema, type StatusDocument } from '../../src/ui/status-schema.js';
 import { agentFixture, isBackupDone, startAgent, writeConfig, type AgentProcess } from '../helpers/agent.js';
 import { cliOk, ROOT, runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
+import { Receiver } from '../helpers/webhook-receiver.js';
 import { write } from '../helpers/tree.js';
 
 const fast = { debounceMs: 200, settleSeconds: 1, maxSettleSeconds: 5 };
@@ -207,46 +206,4 @@ function dataFiles(repo: string): string[] {
     .readdirSync(path.join(repo, 'data'), { recursive: true, withFileTypes: true })
     .filter((e) => e.isFile())
     .map((e) => path.join(e.parentPath, e.name));
-}
-
-interface Alert {
-  schema: string;
-  state: string;
-  previous: string;
-  repository: string;
-  reasons: { check: string; state: string; message: string }[];
-}
-
-/** A webhook receiver on loopback; it can refuse the first requests with 503 to exercise retries. */
-class Receiver {
-  readonly delivered: Alert[] = [];
-  attempts = 0;
-  private constructor(
-    private readonly server: http.Server,
-    readonly url: string,
-  ) {}
-
-  static async start(opts: { failFirst?: number } = {}): Promise<Receiver> {
-    let r!: Receiver;
-    const server = http.createServer((req, res) => {
-      let body = '';
-      req.on('data', (d: Buffer) => (body += d.toString()));
-      req.on('end', () => {
-        r.attempts++;
-        if (r.attempts <= (opts.failFirst ?? 0)) return void res.writeHead(503).end();
-        expect(req.method).toBe('POST');
-        expect(req.headers['content-type']).toBe('application/json');
-        r.delivered.push(JSON.parse(body) as Alert);
-        res.writeHead(204).end();
-      });
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    r = new Receiver(server, `http://127.0.0.1:${(server.address() as AddressInfo).port}`);
-    afterAll(() => r.close());
-    return r;
-  }
-
-  close(): Promise<void> {
-    return new Promise((resolve) => this.server.close(() => resolve()));
-  }
 }

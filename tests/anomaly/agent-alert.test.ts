@@ -6,8 +6,6 @@
  */
 import { createCipheriv, randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
-import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { AuditEntry } from '../../src/audit/entry.js';
@@ -15,37 +13,14 @@ import { agentFixture, isBackupDone, startAgent, writeConfig } from '../helpers/
 import { cliOk } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
 import { csvText, write } from '../helpers/tree.js';
-
-interface Alert {
-  state: string;
-  previous: string;
-  reasons: { check: string; state: string; message: string }[];
-}
-
-async function receiver(): Promise<{ url: string; delivered: Alert[]; close: () => Promise<void> }> {
-  const delivered: Alert[] = [];
-  const server = http.createServer((req, res) => {
-    let body = '';
-    req.on('data', (d: Buffer) => (body += d.toString()));
-    req.on('end', () => {
-      delivered.push(JSON.parse(body) as Alert);
-      res.writeHead(204).end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
-    delivered,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
-  };
-}
+import { Receiver } from '../helpers/webhook-receiver.js';
 
 describe('agent and ransomware', () => {
   it('flags the backup, alerts, records it in the audit trail, and clears on ack', async () => {
     const dir = tempDir();
     const { repo, pw, state, src } = await agentFixture(dir);
     for (let i = 0; i < 40; i++) write(path.join(src, `p-${i}.csv`), csvText(3000, i));
-    const hook = await receiver();
+    const hook = await Receiver.start();
     const config = writeConfig(dir, {
       repository: repo,
       passwordFile: pw,
