@@ -5,34 +5,10 @@
  * invariant 7).
  * @module
  */
-import * as fs from 'node:fs/promises';
-import { SecretFileError, UsageError } from '../domain/errors.js';
+import { UsageError } from '../domain/errors.js';
+import { readSecretFile } from '../util/secret-file.js';
 
-/** Reads a secret file, refusing one that group or others could read. One trailing newline is dropped. */
-export async function readSecretFile(file: string, what = 'passphrase'): Promise<Buffer> {
-  let st;
-  try {
-    st = await fs.stat(file);
-  } catch (e) {
-    throw new SecretFileError(`cannot read ${what} file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
-  if (!st.isFile()) throw new SecretFileError(`${what} file ${file} is not a regular file`);
-  if ((st.mode & 0o077) !== 0) {
-    const mode = (st.mode & 0o777).toString(8).padStart(4, '0');
-    throw new SecretFileError(`${what} file ${file} is readable by group or others (mode ${mode})`, { hint: `chmod 600 ${file}` });
-  }
-  let bytes: Buffer;
-  try {
-    bytes = await fs.readFile(file);
-  } catch (e) {
-    throw new SecretFileError(`cannot read ${what} file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
-  let end = bytes.length;
-  if (end > 0 && bytes[end - 1] === 0x0a) end--;
-  if (end > 0 && bytes[end - 1] === 0x0d) end--;
-  if (end === 0) throw new SecretFileError(`${what} file ${file} is empty`);
-  return bytes.subarray(0, end);
-}
+export { readSecretFile };
 
 /** Reads a line from the terminal without echoing it. */
 export async function promptSecret(prompt: string): Promise<Buffer> {
