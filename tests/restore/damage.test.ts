@@ -64,7 +64,12 @@ for (const backend of backends()) {
         tag: 'truncate',
         what: 'a truncated pack',
         pick: () => dataPack(5),
-        damage: async (r: Repo, key: string) => r.overwrite(key, (await r.read(key)).subarray(0, 60_000)),
+        damage: async (r: Repo, key: string) => {
+          // Half of it, whatever its size: a fixed cut (60,000 bytes) left a small pack (its
+          // size depends on how the session closed packs under load) whole, and check passed.
+          const b = await r.read(key);
+          await r.overwrite(key, b.subarray(0, Math.floor(b.length / 2)));
+        },
         structural: true,
       },
       { tag: 'delete', what: 'a deleted pack', pick: () => dataPack(7), damage: (r: Repo, key: string) => r.remove(key), structural: true },
