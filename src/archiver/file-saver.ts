@@ -49,14 +49,12 @@ export async function saveFile(path: string, size: bigint, deps: FileSaverDeps):
 
 async function saveInWorker(path: string, deps: FileSaverDeps): Promise<SavedFile> {
   const { session } = deps;
-  return deps.codec.chunkFile(path, {
+  return deps.codec.chunkFile(path, await session.spoolDir(), {
     dedup: async (ids) => {
       await session.waitForRoom();
       return ids.map((id) => session.claim(id));
     },
-    sealed: (blobs) => {
-      for (const b of blobs) session.addSealed('data', b.id, b.sealed as Buffer, b.rawLength);
-    },
+    pack: (pack) => session.adoptPack(pack),
   });
 }
 

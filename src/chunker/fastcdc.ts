@@ -58,6 +58,10 @@ export class FastCdc {
     this.maskL = highMask(bits - 2);
   }
 
+  get maxSize(): number {
+    return this.sizes.maxSize;
+  }
+
   reset(): void {
     this.len = 0;
     this.h = 0;

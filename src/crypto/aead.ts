@@ -36,6 +36,15 @@ export function seal(key: Uint8Array, plain: Uint8Array, aad: Uint8Array, prefix
   return out;
 }
 
+/** Seals `plain` into the start of `out` (at least SEAL_OVERHEAD bytes longer); returns the sealed view. */
+export function sealInto(out: Buffer, key: Uint8Array, plain: Uint8Array, aad: Uint8Array): Buffer {
+  const sealed = out.subarray(0, NONCE_BYTES + plain.length + TAG_BYTES);
+  const nonce = sealed.subarray(0, NONCE_BYTES);
+  sodium.randombytes_buf(nonce);
+  sodium.crypto_aead_xchacha20poly1305_ietf_encrypt(sealed.subarray(NONCE_BYTES), plain, aad, null, nonce, key);
+  return sealed;
+}
+
 export function open(key: Uint8Array, sealed: Uint8Array, aad: Uint8Array): Buffer {
   if (sealed.length < SEAL_OVERHEAD) throw new AuthenticationError();
   const nonce = sealed.subarray(0, NONCE_BYTES);

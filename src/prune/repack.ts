@@ -13,7 +13,7 @@ import type { IndexId, PackId } from '../domain/ids.js';
 import type { BlobType } from '../repository/blob-codec.js';
 import type { IndexedPack } from '../repository/index-file.js';
 import { packKey } from '../repository/layout.js';
-import { PackBuilder } from '../repository/pack.js';
+import { PackBuilder, packIsFull } from '../repository/pack.js';
 import { checkName, type Repository } from '../repository/repository.js';
 import type { PruneWorkspace } from './workspace.js';
 
@@ -61,7 +61,7 @@ export async function repack(repo: Repository, ws: PruneWorkspace, packs: readon
       copied.add(e.id);
       builders[e.type].add(e.type, e.id, await repo.blobForRepack(old, e, whole.subarray(e.offset, e.offset + e.length)), e.rawLength);
       blobs++;
-      if (builders[e.type].size >= repo.config.packSize) await flush(e.type);
+      if (packIsFull(builders[e.type].size, builders[e.type].count, repo.config.packSize, repo.packSealing())) await flush(e.type);
     }
   }
   await flush('data');

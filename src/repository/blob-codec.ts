@@ -9,7 +9,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { IntegrityError } from '../domain/errors.js';
 import { idToBytes, type BlobId } from '../domain/ids.js';
-import { AuthenticationError, open, seal } from '../crypto/aead.js';
+import { AuthenticationError, open, seal, sealInto, SEAL_OVERHEAD } from '../crypto/aead.js';
 import { keyedId } from '../crypto/blob-id.js';
 import { compressIfWorthIt } from '../compress/zstd.js';
 import { unwrapCompression } from './envelope.js';
@@ -37,6 +37,29 @@ export function encodeBlob(type: BlobType, id: BlobId, raw: Uint8Array, dataKey:
   plain[0] = body.flag;
   plain.set(body.bytes, 1);
   return seal(dataKey, plain, blobAad(type, id));
+}
+
+/**
+ * Scratch memory for sealing one blob after another without allocating: a thread that writes
+ * sealed blobs straight to a pack file (a worker's PackSpool) needs each one only until it is
+ * written. Allocating two fresh buffers per chunk instead cost page faults and garbage that the
+ * process's memory grew with.
+ */
+export class SealScratch {
+  private plain = Buffer.alloc(0);
+  private sealed = Buffer.alloc(0);
+
+  /** Like encodeBlob; the result is a view of this scratch, valid until the next call. */
+  encode(type: BlobType, id: BlobId, raw: Uint8Array, dataKey: Uint8Array, level: number): Buffer {
+    const body = level > 0 ? compressIfWorthIt(raw, level) : { flag: 0, bytes: raw };
+    const n = 1 + body.bytes.length;
+    if (this.plain.length < n) this.plain = Buffer.allocUnsafeSlow(n);
+    if (this.sealed.length < n + SEAL_OVERHEAD) this.sealed = Buffer.allocUnsafeSlow(n + SEAL_OVERHEAD);
+    const plain = this.plain.subarray(0, n);
+    plain[0] = body.flag;
+    plain.set(body.bytes, 1);
+    return sealInto(this.sealed, dataKey, plain, blobAad(type, id));
+  }
 }
 
 export interface BlobKeys {

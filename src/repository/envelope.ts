@@ -13,7 +13,7 @@
  * @module
  */
 import { FormatError, IntegrityError } from '../domain/errors.js';
-import { AuthenticationError, open, seal } from '../crypto/aead.js';
+import { AuthenticationError, open, seal, SEAL_OVERHEAD } from '../crypto/aead.js';
 import { compressIfWorthIt, decompress, type Compression } from '../compress/zstd.js';
 
 export const FORMAT_VERSION = 1;
@@ -56,6 +56,12 @@ export function sealEnvelope(type: EnvelopeType, payload: Uint8Array, sealing: U
   const sealed = seal(key, plain, envelopeAad(type, header), header.length);
   header.copy(sealed, 0);
   return sealed;
+}
+
+/** The length of an uncompressed envelope around `payloadLength` bytes (sealEnvelope with level 0). */
+export function envelopeLength(payloadLength: number, sealing: Uint8Array | SealingKey): number {
+  const session = !(sealing instanceof Uint8Array) && sealing.sessionId !== undefined;
+  return HEADER_BYTES + (session ? SESSION_ID_BYTES : 0) + SEAL_OVERHEAD + 1 + payloadLength;
 }
 
 /**

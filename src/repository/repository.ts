@@ -8,7 +8,11 @@ import { createHash, hkdfSync } from 'node:crypto';
 import { FormatError, IntegrityError, isStorageError, RepositoryNotFoundError, UsageError, WriteOnlyError, WrongPasswordError } from '../domain/errors.js';
 import { idFromBytes, isHexId, type BlobId, type IndexId, type KeyId, type PackId, type SnapshotId } from '../domain/ids.js';
 import { keyedId } from '../crypto/blob-id.js';
-import type { PutOptions, Storage } from '../storage/storage.js';
+import type { Body, PutOptions, Storage } from '../storage/storage.js';
+import { removeStaleSpools } from './pack-spool.js';
+import { mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
 import { CodecPool } from '../workers/codec.js';
 import type { BlobType } from './blob-codec.js';
 import { LayeredBlobIndex, MemoryBlobIndex, type BlobIndex, type IndexedBlob } from './blob-index.js';
@@ -55,6 +59,7 @@ const INDEX_FETCH_CONCURRENCY = 8;
 export class Repository {
   private readonly treeCache = new Map<BlobId, Tree>();
   private codecPool: CodecPool | undefined;
+  private spoolDirReady: Promise<string> | undefined;
   /** Full key: the data key. Write-only key: undefined (it cannot read history). */
   private readonly dataKey: Buffer | undefined;
   private readonly idKey: Buffer;
@@ -130,7 +135,11 @@ export class Repository {
 
   /** The blob codec's worker pool, started on first use (write-only: sealing with the current session's key). */
   get codec(): CodecPool {
-    this.codecPool ??= new CodecPool({ dataKey: this.sealing().key, idKey: this.idKey }, this.config.compression.level, this.config.chunker, this.workers);
+    if (!this.codecPool) {
+      const sealing = this.sealing();
+      const packing = { packSize: this.config.packSize, ...(sealing.sessionId ? { sessionId: sealing.sessionId } : {}) };
+      this.codecPool = new CodecPool({ dataKey: sealing.key, idKey: this.idKey }, this.config.compression.level, this.config.chunker, packing, this.workers);
+    }
     return this.codecPool;
   }
 
@@ -414,14 +423,38 @@ export class Repository {
 
   // ---- packs and blobs ---------------------------------------------------------------
 
+  /** The key packs written now are sealed with (for the size of their header: see packIsFull). */
+  packSealing(): SealingKey {
+    return this.sealing();
+  }
+
   /** Seals the header of a filled pack (with the key its blobs were sealed with); the result is ready for `savePack`. */
   finishPack(builder: PackBuilder): { id: PackId; bytes: Buffer; entries: PackEntry[] } {
     return builder.finish(this.sealing());
   }
 
-  async savePack(id: PackId, bytes: Uint8Array): Promise<void> {
+  async savePack(id: PackId, body: Body): Promise<void> {
     await this.sessionReady();
-    await this.putNew(packKey(id), bytes);
+    await this.putNew(packKey(id), body);
+  }
+
+  /**
+   * Where worker threads write the packs they fill before storage takes them: the storage's
+   * own directory when it has one (the local backend links the file into place), else a
+   * private directory under $TMPDIR. Packs hold sealed blobs only. Files a killed backup left
+   * there are removed first.
+   */
+  spoolDir(): Promise<string> {
+    this.spoolDirReady ??= (async () => {
+      let dir = await this.storage.spoolDir?.();
+      if (dir === undefined) {
+        dir = path.join(tmpdir(), `coffre-spool-${process.getuid?.() ?? 0}`);
+        await mkdir(dir, { recursive: true, mode: 0o700 });
+      }
+      removeStaleSpools(dir);
+      return dir;
+    })();
+    return this.spoolDirReady;
   }
 
   /** Reads and authenticates a pack header; the pack's size is looked up when not given. */
@@ -644,9 +677,9 @@ export class Repository {
    * bytes (the name is their hash), so "already exists" is success: this is what lets a
    * resumed backup re-send a pack without harm.
    */
-  private async putNew(key: string, bytes: Uint8Array): Promise<void> {
+  private async putNew(key: string, body: Body): Promise<void> {
     try {
-      await this.storage.put(key, bytes, this.putOptions());
+      await this.storage.put(key, body, this.putOptions());
     } catch (e) {
       if (!isStorageError(e, 'already-exists')) throw e;
     }

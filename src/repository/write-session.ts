@@ -1,7 +1,10 @@
 /**
  * Writing blobs: deduplicate against the index, seal in worker threads, gather into packs
  * (data and trees apart), upload packs a few at a time, and record them in index objects
- * once they are stored. Everything is bounded: a caller of `saveBlob` waits while too many
+ * once they are stored. Chunks of large files are sealed and packed by the worker threads
+ * themselves, in pack files on disk (pack-spool.ts): the session only claims their ids and
+ * stores the packs the workers hand over (`adoptPack`). Blobs sealed for the main thread
+ * (small files, trees) are packed here, in memory. Everything is bounded: a caller of `saveBlob` waits while too many
  * blobs are being sealed or too many packs are waiting for upload, so memory stays flat
  * whatever the size of the input.
  *
@@ -10,19 +13,15 @@
  * killed backup leaves at most a few unindexed packs, which the next run can adopt.
  * @module
  */
-import type { BlobId, IndexId } from '../domain/ids.js';
+import { rm } from 'node:fs/promises';
+import type { BlobId, IndexId, PackId } from '../domain/ids.js';
+import { isFileBody, type Body } from '../storage/storage.js';
+import { Semaphore } from '../util/semaphore.js';
 import type { BlobType } from './blob-codec.js';
 import type { IndexedPack } from './index-file.js';
-import { PackBuilder } from './pack.js';
+import { PackBuilder, packIsFull, type PackEntry } from './pack.js';
+import type { SpooledPack } from './pack-spool.js';
 import type { Repository } from './repository.js';
-
-/**
- * For the decision to close a pack, each blob counts at least this many bytes: a pack of
- * tiny blobs (a tree of 200,000 small files) is then closed at about 16,000 blobs instead of
- * 100,000 or more, because what a pack costs in memory until it is stored (its entries, its
- * blobs' buffers, their ids pending) grows with the count of blobs, not with their bytes.
- */
-const PACK_BYTES_PER_BLOB_MIN = 1024;
 /** Plaintext bytes allowed in the sealing stage at once. */
 const SEAL_BUDGET = 16 * 1024 * 1024;
 const MAX_SEALING = 256;
@@ -60,7 +59,10 @@ export class WriteSession {
   private readonly packers: Record<BlobType, PackBuilder> = { data: new PackBuilder(), tree: new PackBuilder() };
   private readonly sealing = new Set<Promise<void>>();
   private sealingBytes = 0;
+  /** Packs being stored or waiting for an upload slot. */
   private readonly uploads = new Set<Promise<void>>();
+  private readonly uploadSlots: Semaphore;
+  private spoolDirReady: Promise<string> | undefined;
   /** Callers of `waitForRoom` waiting for a sealing task or an upload to end. */
   private roomWaiters: (() => void)[] = [];
   private unindexed: IndexedPack[] = [];
@@ -74,7 +76,19 @@ export class WriteSession {
     private readonly opts: WriteSessionOptions = {},
   ) {
     this.uploadConcurrency = opts.uploadConcurrency ?? 2;
+    this.uploadSlots = new Semaphore(this.uploadConcurrency);
     this.indexEvery = opts.indexEvery ?? 16;
+  }
+
+  /** Where worker threads write the packs they fill. */
+  spoolDir(): Promise<string> {
+    return (this.spoolDirReady ??= this.repo.spoolDir());
+  }
+
+  /** Takes a pack a worker thread filled with blobs it claimed: it is stored like the others. */
+  adoptPack(pack: SpooledPack): void {
+    for (const e of pack.entries) this.stats.bytesNew += e.rawLength;
+    this.upload(pack.id, pack.file, pack.entries);
   }
 
   /** True if the blob is stored or already on its way. */
@@ -150,6 +164,7 @@ export class WriteSession {
   async flush(): Promise<readonly IndexId[]> {
     while (this.sealing.size > 0) await Promise.all([...this.sealing]);
     this.throwIfFailed();
+    for (const pack of await this.repo.codec.finishPacks()) this.adoptPack(pack);
     for (const type of ['data', 'tree'] as const) if (this.packers[type].count > 0) this.startUpload(type);
     while (this.uploads.size > 0) await Promise.all([...this.uploads]);
     this.throwIfFailed();
@@ -165,6 +180,7 @@ export class WriteSession {
    */
   async abort(): Promise<boolean> {
     await Promise.allSettled([...this.sealing]);
+    await this.repo.codec.discardPacks().catch(() => undefined);
     await Promise.allSettled([...this.uploads]);
     this.failure ??= new Error('write session aborted');
     try {
@@ -178,25 +194,34 @@ export class WriteSession {
   private addToPack(type: BlobType, id: BlobId, sealed: Buffer, rawLength: number): void {
     const packer = this.packers[type];
     packer.add(type, id, sealed, rawLength);
-    const weight = Math.max(packer.size, packer.count * PACK_BYTES_PER_BLOB_MIN);
-    if (weight >= this.repo.config.packSize) this.startUpload(type);
+    if (packIsFull(packer.size, packer.count, this.repo.config.packSize, this.repo.packSealing())) this.startUpload(type);
   }
 
   private startUpload(type: BlobType): void {
     const packer = this.packers[type];
     this.packers[type] = new PackBuilder();
     const { id, bytes, entries } = this.repo.finishPack(packer);
-    const pack: IndexedPack = { packId: id, size: bytes.length, blobs: entries };
+    this.upload(id, bytes, entries);
+  }
+
+  /** Journals the pack, stores it when an upload slot is free, then indexes it. */
+  private upload(packId: PackId, body: Body, entries: PackEntry[]): void {
+    const pack: IndexedPack = { packId, size: isFileBody(body) ? body.size : body.length, blobs: entries };
+    const dropFile = () => (isFileBody(body) ? rm(body.path, { force: true }).catch(() => undefined) : undefined);
     try {
       this.opts.onPackUploading?.(pack);
     } catch (e) {
       // The journal could not record it (disk full…): the pack is dropped, so the session
       // must fail, or a snapshot would name blobs that were never stored.
       this.fail(e);
+      void dropFile();
       return;
     }
-    const task = this.repo
-      .savePack(id, bytes)
+    const task = this.uploadSlots
+      .run(async () => {
+        this.throwIfFailed();
+        await this.repo.savePack(packId, body);
+      })
       .then(async () => {
         this.repo.index.addPacks([pack]);
         for (const b of entries) {
@@ -204,13 +229,14 @@ export class WriteSession {
           if (this.repo.dedupSuspended) this.storedHere.add(b.id);
         }
         this.stats.packsStored++;
-        this.stats.bytesStored += bytes.length;
+        this.stats.bytesStored += pack.size;
         this.opts.onPackStored?.(pack);
         this.unindexed.push(pack);
         if (this.unindexed.length >= this.indexEvery) await this.writeIndex();
       })
       .catch((e: unknown) => this.fail(e))
-      .finally(() => {
+      .finally(async () => {
+        await dropFile();
         this.uploads.delete(task);
         this.wakeRoomWaiters();
       });

@@ -10,7 +10,7 @@
  * @module
  */
 import { Semaphore } from '../util/semaphore.js';
-import type { ObjectInfo, Retention, Storage } from './storage.js';
+import { bodySize, type ObjectInfo, type Retention, type Storage } from './storage.js';
 
 export interface LimiterOptions {
   /** Requests in flight at once (each list page counts as one). */
@@ -45,7 +45,7 @@ export function withLimits(inner: Storage, opts: LimiterOptions): Storage {
     }
   }
 
-  const { objectLock, extendRetention, retention } = inner;
+  const { objectLock, extendRetention, retention, spoolDir } = inner;
   return {
     get location() {
       return inner.location;
@@ -54,7 +54,7 @@ export function withLimits(inner: Storage, opts: LimiterOptions): Storage {
       return inner.capabilities;
     },
     put: async (key, body, putOpts) => {
-      await bucket?.spend(body.byteLength); // before taking a slot, so waiting does not block reads
+      await bucket?.spend(bodySize(body)); // before taking a slot, so waiting does not block reads
       return limited(() => inner.put(key, body, putOpts));
     },
     get: (key) => limited(() => inner.get(key)),
@@ -63,6 +63,7 @@ export function withLimits(inner: Storage, opts: LimiterOptions): Storage {
     list,
     delete: (key) => limited(() => inner.delete(key)),
     close: () => inner.close(),
+    ...(spoolDir && { spoolDir: () => spoolDir.call(inner) }),
     ...(objectLock && { objectLock: () => limited(() => objectLock.call(inner)) }),
     ...(extendRetention && {
       extendRetention: (key: string, r: Retention) => limited(() => extendRetention.call(inner, key, r)),

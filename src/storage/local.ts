@@ -12,7 +12,7 @@ import { constants as fsc } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { StorageError, type StorageErrorKind } from '../domain/errors.js';
-import type { ObjectInfo, PutOptions, Storage, StorageCapabilities } from './storage.js';
+import { bodyBytes, isFileBody, type Body, type FileBody, type ObjectInfo, type PutOptions, type Storage, type StorageCapabilities } from './storage.js';
 
 const TMP_DIR = 'tmp';
 
@@ -33,7 +33,18 @@ export class LocalStorage implements Storage {
     });
   }
 
-  async put(key: string, body: Uint8Array, _opts?: PutOptions): Promise<void> {
+  async spoolDir(): Promise<string> {
+    const dir = path.join(this.root, TMP_DIR);
+    try {
+      await this.ensureDir(dir);
+    } catch (e) {
+      throw this.classify(e, TMP_DIR);
+    }
+    return dir;
+  }
+
+  async put(key: string, body: Body, opts?: PutOptions): Promise<void> {
+    if (isFileBody(body)) return this.putFile(key, body, opts);
     const final = this.pathOf(key);
     const tmpDir = path.join(this.root, TMP_DIR);
     const tmp = path.join(tmpDir, `${randomBytes(12).toString('hex')}.tmp`);
@@ -55,6 +66,31 @@ export class LocalStorage implements Storage {
       throw this.classify(e, key);
     } finally {
       await fs.rm(tmp, { force: true }).catch(() => undefined);
+    }
+  }
+
+  /**
+   * A file on the same filesystem becomes the object itself: it is fsynced, made read-only and
+   * hard-linked to its final name (the caller then removes its own name). From elsewhere, it
+   * is copied in like any other body.
+   */
+  private async putFile(key: string, body: FileBody, opts?: PutOptions): Promise<void> {
+    const final = this.pathOf(key);
+    try {
+      const fh = await fs.open(body.path, 'r');
+      try {
+        await fh.sync();
+        await fh.chmod(0o444);
+      } finally {
+        await fh.close();
+      }
+      const dir = path.dirname(final);
+      await this.ensureDir(dir);
+      await fs.link(body.path, final);
+      await syncDir(dir);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException)?.code === 'EXDEV') return this.put(key, await bodyBytes(body), opts);
+      throw this.classify(e, key);
     }
   }
 

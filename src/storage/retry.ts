@@ -11,7 +11,7 @@
  * @module
  */
 import { StorageError } from '../domain/errors.js';
-import type { ObjectInfo, PutOptions, Retention, Storage } from './storage.js';
+import { bodyBytes, type Body, type ObjectInfo, type PutOptions, type Retention, type Storage } from './storage.js';
 
 export interface RetryEvent {
   readonly op: string;
@@ -72,14 +72,14 @@ export function withRetry(inner: Storage, opts: RetryOptions = {}): Storage {
     }
   };
 
-  const put = (key: string, body: Uint8Array, putOpts?: PutOptions) =>
+  const put = (key: string, body: Body, putOpts?: PutOptions) =>
     run('put', key, async (afterTransient) => {
       try {
         await inner.put(key, body, putOpts);
       } catch (e) {
         if (!afterTransient || !(e instanceof StorageError) || e.kind !== 'already-exists') throw e;
         const stored = await run('get', key, () => inner.get(key));
-        if (!Buffer.from(body.buffer, body.byteOffset, body.byteLength).equals(stored)) throw e;
+        if (!(await bodyBytes(body)).equals(stored)) throw e;
       }
     });
 
@@ -108,7 +108,7 @@ export function withRetry(inner: Storage, opts: RetryOptions = {}): Storage {
     }
   }
 
-  const { objectLock, extendRetention, retention } = inner;
+  const { objectLock, extendRetention, retention, spoolDir } = inner;
   return {
     get location() {
       return inner.location;
@@ -123,6 +123,7 @@ export function withRetry(inner: Storage, opts: RetryOptions = {}): Storage {
     list,
     delete: del,
     close: () => inner.close(),
+    ...(spoolDir && { spoolDir: () => spoolDir.call(inner) }),
     ...(objectLock && { objectLock: () => run('objectLock', '', () => objectLock.call(inner)) }),
     ...(extendRetention && {
       extendRetention: (key: string, r: Retention) => run('extendRetention', key, () => extendRetention.call(inner, key, r)),

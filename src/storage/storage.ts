@@ -15,6 +15,7 @@
  * that have Object Lock (S3); wrappers pass them through when the inner storage has them.
  * @module
  */
+import { readFile } from 'node:fs/promises';
 
 export interface ObjectInfo {
   readonly key: string;
@@ -26,6 +27,35 @@ export type RetentionMode = 'compliance' | 'governance';
 export interface Retention {
   readonly mode: RetentionMode;
   readonly until: Date;
+}
+
+/**
+ * A body already written to a local file: a pack that a worker thread wrote to disk while it
+ * built it, so that its bytes never sit in memory. `sha256` is the digest of the file's bytes
+ * (the pack id), which spares the backend hashing them again. The file belongs to the caller:
+ * the backend only reads it (or hard-links it, when it is on the same filesystem), and the
+ * caller deletes it after `put`, whatever the outcome.
+ */
+export interface FileBody {
+  readonly path: string;
+  readonly size: number;
+  readonly sha256: Buffer;
+}
+
+export type Body = Uint8Array | FileBody;
+
+export function isFileBody(body: Body): body is FileBody {
+  return !(body instanceof Uint8Array);
+}
+
+export function bodySize(body: Body): number {
+  return isFileBody(body) ? body.size : body.byteLength;
+}
+
+/** The bytes of a body, read from its file if need be (for the rare paths that compare or split it). */
+export async function bodyBytes(body: Body): Promise<Buffer> {
+  if (!isFileBody(body)) return Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  return readFile(body.path);
 }
 
 export interface PutOptions {
@@ -46,13 +76,19 @@ export interface Storage {
   /** Where the objects live, for humans and logs: never contains credentials. */
   readonly location: string;
   readonly capabilities: StorageCapabilities;
-  put(key: string, body: Uint8Array, opts?: PutOptions): Promise<void>;
+  put(key: string, body: Body, opts?: PutOptions): Promise<void>;
   get(key: string): Promise<Buffer>;
   getRange(key: string, offset: number, length: number): Promise<Buffer>;
   stat(key: string): Promise<ObjectInfo>;
   list(prefix: string): AsyncIterable<ObjectInfo>;
   delete(key: string): Promise<void>;
   close(): Promise<void>;
+  /**
+   * A local directory where a FileBody is cheapest to hand to `put` (the local backend's own
+   * tmp/, on the same filesystem, so the file is linked instead of copied). Backends without
+   * one leave it undefined and writers use the system's temporary directory.
+   */
+  spoolDir?(): Promise<string>;
   /** Whether the bucket itself has Object Lock enabled (`init` refuses lock options otherwise). */
   objectLock?(): Promise<{ enabled: boolean }>;
   /**

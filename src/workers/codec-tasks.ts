@@ -7,7 +7,8 @@
 import type { BlobId } from '../domain/ids.js';
 import { FastCdc, gearTable, type ChunkSizes } from '../chunker/fastcdc.js';
 import { decodeBlob, encodeBlob, type BlobKeys, type BlobType } from '../repository/blob-codec.js';
-import { chunkFile } from './file-task.js';
+import { chunkFile, WorkerPacker } from './file-task.js';
+import type { SealingKey } from '../repository/envelope.js';
 import type { TransferListItem } from 'node:worker_threads';
 import { IntegrityError } from '../domain/errors.js';
 import type { TaskHandler, TaskOutput } from './pool.js';
@@ -18,6 +19,8 @@ export interface CodecWorkerData {
   readonly idKey: Uint8Array;
   readonly level: number;
   readonly chunker: ChunkSizes & { readonly seed: string };
+  /** packs built in workers: their target size, and the write-only session they belong to */
+  readonly packing: { readonly packSize: number; readonly sessionId?: Uint8Array };
 }
 
 export type CodecRequest =
@@ -32,7 +35,11 @@ export type CodecRequest =
       /** the key of the blob's pack when it is not the data key (a write-only session's) */
       readonly key?: Uint8Array;
     }
-  | { readonly op: 'chunk-file'; readonly path: string }
+  | { readonly op: 'chunk-file'; readonly path: string; readonly spoolDir: string }
+  /** closes this worker's pack being filled, if any: the result is a SpooledPack or null */
+  | { readonly op: 'finish-pack' }
+  /** drops this worker's pack being filled (a failed backup) */
+  | { readonly op: 'discard-pack' }
   | {
       readonly op: 'open-range';
       /** the bytes of a pack from `base` on, holding every blob listed */
@@ -57,11 +64,20 @@ export type RangeResult = Uint8Array | { readonly error: string; readonly object
 export function codecHandler(data: CodecWorkerData): TaskHandler<CodecRequest, unknown> {
   const keys: BlobKeys = { dataKey: Buffer.from(data.dataKey), idKey: Buffer.from(data.idKey) };
   const gear = gearTable(Buffer.from(data.chunker.seed, 'hex'));
+  const sealing: SealingKey = { key: keys.dataKey, ...(data.packing.sessionId ? { sessionId: Buffer.from(data.packing.sessionId) } : {}) };
+  // This thread's pack being filled: the files it chunks share it, one after the other.
+  let packer: WorkerPacker | undefined;
   return async (req, ctx) => {
     // A chunker per file: a worker interleaves several files while it waits for answers,
     // and a shared chunker's rolling state would mix them (cuts would stop being content-defined).
     if (req.op === 'chunk-file') {
-      return { result: await chunkFile(req.path, new FastCdc(gear, data.chunker), { ...keys, level: data.level }, ctx) };
+      packer ??= new WorkerPacker(req.spoolDir, sealing, data.packing.packSize);
+      return { result: await chunkFile(req.path, new FastCdc(gear, data.chunker), { ...keys, level: data.level }, packer, ctx) };
+    }
+    if (req.op === 'finish-pack') return { result: packer?.finish() ?? null };
+    if (req.op === 'discard-pack') {
+      packer?.discard();
+      return { result: null };
     }
     if (req.op === 'open-range') return openRange(req, req.key ? { ...keys, dataKey: Buffer.from(req.key) } : keys);
     const result =

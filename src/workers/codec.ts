@@ -8,16 +8,24 @@ import type { ChunkSizes } from '../chunker/fastcdc.js';
 import { encodeBlob, type BlobKeys, type BlobType } from '../repository/blob-codec.js';
 import { IntegrityError } from '../domain/errors.js';
 import { codecHandler, type CodecRequest, type CodecWorkerData, type RangeBlob, type RangeResult } from './codec-tasks.js';
-import type { ChunkFileResult, DedupQuery, SealedBlobs } from './file-task.js';
+import type { ChunkFileResult, DedupQuery, PackFilled } from './file-task.js';
+import type { SpooledPack } from '../repository/pack-spool.js';
 import { defaultPoolSize, WorkerPool, workerScript } from './pool.js';
 import { detached } from './transfer.js';
 
-export type { ChunkFileResult, DedupQuery, SealedBlobs } from './file-task.js';
+export type { ChunkFileResult, DedupQuery, PackFilled } from './file-task.js';
 
 export interface FileConversation {
-  /** For each id, whether the worker should seal and send that chunk (it is new). */
+  /** For each id, whether the worker should seal and store that chunk (it is new). */
   dedup(ids: readonly BlobId[]): Promise<boolean[]> | boolean[];
-  sealed(blobs: SealedBlobs['blobs']): void;
+  /** A worker filled a pack on the way (it holds chunks of this and earlier files). */
+  pack(pack: SpooledPack): void;
+}
+
+/** How packs built in worker threads are sealed: their target size and write-only session. */
+export interface WorkerPacking {
+  readonly packSize: number;
+  readonly sessionId?: Uint8Array;
 }
 
 /**
@@ -34,9 +42,10 @@ export class CodecPool {
     private readonly keys: BlobKeys,
     private readonly level: number,
     chunker: ChunkSizes & { seed: string },
+    packing: WorkerPacking,
     size = defaultPoolSize(),
   ) {
-    const data: CodecWorkerData = { dataKey: keys.dataKey, idKey: keys.idKey, level, chunker };
+    const data: CodecWorkerData = { dataKey: keys.dataKey, idKey: keys.idKey, level, chunker, packing };
     const script = size > 0 ? workerScript('codec-worker', import.meta.url) : undefined;
     this.pool = new WorkerPool(script, data, size, codecHandler(data));
   }
@@ -72,14 +81,28 @@ export class CodecPool {
     return out.map((r) => (r instanceof Uint8Array ? toBuffer(r) : new IntegrityError(r.objectKey ?? where, r.error)));
   }
 
-  /** Chunks, names and seals one file in a worker; new chunks arrive through `talk.sealed`. */
-  chunkFile(path: string, talk: FileConversation): Promise<ChunkFileResult> {
-    return this.pool.run({ op: 'chunk-file', path }, [], (msg) => {
-      const m = msg as DedupQuery | SealedBlobs;
+  /**
+   * Chunks, names and seals one file in a worker, which writes new chunks to its pack file in
+   * `spoolDir`; packs it fills on the way arrive through `talk.pack`.
+   */
+  chunkFile(path: string, spoolDir: string, talk: FileConversation): Promise<ChunkFileResult> {
+    return this.pool.run({ op: 'chunk-file', path, spoolDir }, [], (msg) => {
+      const m = msg as DedupQuery | PackFilled;
       if (m.kind === 'dedup') return talk.dedup(m.ids);
-      talk.sealed(m.blobs.map((b) => ({ ...b, sealed: toBuffer(b.sealed) })));
+      talk.pack(spooledPack(m.pack));
       return undefined;
     }) as Promise<ChunkFileResult>;
+  }
+
+  /** Closes the pack each worker is filling (the end of a backup): the non-empty ones. */
+  async finishPacks(): Promise<SpooledPack[]> {
+    const packs = (await this.pool.runOnEach({ op: 'finish-pack' })) as (SpooledPack | null)[];
+    return packs.filter((p): p is SpooledPack => p !== null).map(spooledPack);
+  }
+
+  /** Drops the packs the workers are filling (a failed backup): their files are removed. */
+  async discardPacks(): Promise<void> {
+    await this.pool.runOnEach({ op: 'discard-pack' });
   }
 
   close(): Promise<void> {
@@ -89,4 +112,9 @@ export class CodecPool {
 
 function toBuffer(u: Uint8Array): Buffer {
   return Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+}
+
+/** A pack as it arrives from a worker: its digest came as a plain Uint8Array. */
+function spooledPack(p: SpooledPack): SpooledPack {
+  return { ...p, file: { ...p.file, sha256: toBuffer(p.file.sha256) } };
 }

@@ -1,9 +1,13 @@
 /**
  * Backing up one large file inside a worker thread: read it, cut it into chunks, name each
  * chunk with its keyed id, ask the main thread which chunks are new (it alone knows the
- * index and what other workers are sealing), then compress and seal only those and hand
- * them over. Chunks travel in batches of about BATCH_BYTES so the conversation costs little
- * and at most one batch per worker is held in memory.
+ * index and what other workers are sealing), then compress and seal only those and write
+ * them to this worker's pack file (WorkerPacker). Only ids and finished packs' names cross
+ * to the main thread, never the data.
+ *
+ * Memory is one window per file being read (the largest chunk plus one read) and the seal
+ * scratch of the thread: chunks are views of the window, so reading and chunking allocate
+ * nothing per chunk. One question per read covers the chunks that read completed.
  *
  * The source is only read (DESIGN invariant 4): a file that changes while it is read (size,
  * mtime, ctime or inode differ before and after) is read again, up to three times, and then
@@ -12,17 +16,16 @@
  * @module
  */
 import { closeSync, constants as fsc, fstatSync, openSync, readSync } from 'node:fs';
-import { ChunkAssembler } from '../chunker/assembler.js';
 import type { FastCdc } from '../chunker/fastcdc.js';
 import { keyedId } from '../crypto/blob-id.js';
 import { idFromBytes, type BlobId } from '../domain/ids.js';
-import { encodeBlob } from '../repository/blob-codec.js';
-import type { TransferListItem } from 'node:worker_threads';
-import { handOver } from './transfer.js';
+import { SealScratch } from '../repository/blob-codec.js';
+import type { SealingKey } from '../repository/envelope.js';
+import { packIsFull } from '../repository/pack.js';
+import { PackSpool, type SpooledPack } from '../repository/pack-spool.js';
 import type { TaskContext } from './pool.js';
 
-const READ_BYTES = 1024 * 1024;
-const BATCH_BYTES = 2 * 1024 * 1024;
+const READ_BYTES = 4 * 1024 * 1024;
 const MAX_ATTEMPTS = 3;
 
 export interface FileIdentityWire {
@@ -41,16 +44,16 @@ export interface ChunkFileResult {
   readonly changedWhileRead: boolean;
 }
 
-/** Asked of the main thread: for each id, true if this worker should seal and send the chunk. */
+/** Asked of the main thread: for each id, true if this worker should seal and store the chunk. */
 export interface DedupQuery {
   readonly kind: 'dedup';
   readonly ids: BlobId[];
 }
 
-/** Told to the main thread: sealed new chunks, ready for a pack. */
-export interface SealedBlobs {
-  readonly kind: 'sealed';
-  readonly blobs: { id: BlobId; sealed: Uint8Array; rawLength: number }[];
+/** Told to the main thread: a pack this worker filled, ready for storage. */
+export interface PackFilled {
+  readonly kind: 'pack';
+  readonly pack: SpooledPack;
 }
 
 export interface FileTaskKeys {
@@ -59,13 +62,42 @@ export interface FileTaskKeys {
   readonly level: number;
 }
 
-export async function chunkFile(path: string, cdc: FastCdc, keys: FileTaskKeys, ctx: TaskContext): Promise<ChunkFileResult> {
+/** The data pack a worker thread is filling: the files it chunks append to it in turn. */
+export class WorkerPacker {
+  private readonly spool: PackSpool;
+  readonly scratch = new SealScratch();
+
+  constructor(
+    dir: string,
+    private readonly sealing: SealingKey,
+    private readonly packSize: number,
+  ) {
+    this.spool = new PackSpool(dir);
+  }
+
+  /** Adds a sealed blob; returns the pack when this blob completed it. */
+  add(id: BlobId, sealed: Uint8Array, rawLength: number): SpooledPack | undefined {
+    this.spool.add('data', id, sealed, rawLength);
+    return packIsFull(this.spool.size, this.spool.count, this.packSize, this.sealing) ? this.spool.finish(this.sealing) : undefined;
+  }
+
+  /** The pack being filled, closed now; null when it is empty. */
+  finish(): SpooledPack | null {
+    return this.spool.count > 0 ? this.spool.finish(this.sealing) : null;
+  }
+
+  discard(): void {
+    this.spool.discard();
+  }
+}
+
+export async function chunkFile(path: string, cdc: FastCdc, keys: FileTaskKeys, packer: WorkerPacker, ctx: TaskContext): Promise<ChunkFileResult> {
   let bytesRead = 0;
   for (let attempt = 1; ; attempt++) {
     const fd = openSync(path, fsc.O_RDONLY | fsc.O_NOFOLLOW);
     try {
       const before = identity(fd);
-      const { content, size } = await readAll(fd, cdc, keys, ctx);
+      const { content, size } = await readAll(fd, Number(before.size), cdc, keys, packer, ctx);
       bytesRead += size;
       const after = identity(fd);
       const stable = same(before, after) && BigInt(size) === after.size;
@@ -76,52 +108,61 @@ export async function chunkFile(path: string, cdc: FastCdc, keys: FileTaskKeys, 
   }
 }
 
-async function readAll(fd: number, cdc: FastCdc, keys: FileTaskKeys, ctx: TaskContext): Promise<{ content: BlobId[]; size: number }> {
-  const asm = new ChunkAssembler(cdc);
+async function readAll(fd: number, expected: number, cdc: FastCdc, keys: FileTaskKeys, packer: WorkerPacker, ctx: TaskContext): Promise<{ content: BlobId[]; size: number }> {
+  cdc.reset();
+  const maxChunk = cdc.maxSize;
+  // The largest chunk plus one read always fits; a smaller file needs only its size (+1 to see its end).
+  const window = Buffer.allocUnsafeSlow(Math.min(maxChunk + READ_BYTES, expected + 1));
   const content: BlobId[] = [];
-  let batch: { id: BlobId; raw: Buffer }[] = [];
-  let batchBytes = 0;
-  const flush = async () => {
-    if (batch.length === 0) return;
-    const wanted = (await ctx.ask({ kind: 'dedup', ids: batch.map((c) => c.id) } satisfies DedupQuery)) as boolean[];
-    const blobs: SealedBlobs['blobs'] = [];
-    const transfer: TransferListItem[] = [];
-    for (const [i, c] of batch.entries()) {
-      if (!wanted[i]) continue;
-      const d = handOver(encodeBlob('data', c.id, c.raw, keys.dataKey, keys.level));
-      blobs.push({ id: c.id, sealed: d.buf, rawLength: c.raw.length });
-      transfer.push(...d.transfer);
-    }
-    if (blobs.length) ctx.tell({ kind: 'sealed', blobs } satisfies SealedBlobs, transfer);
-    batch = [];
-    batchBytes = 0;
-  };
-  const add = async (raw: Buffer) => {
-    const id = idFromBytes<BlobId>(keyedId(keys.idKey, raw));
-    content.push(id);
-    batch.push({ id, raw });
-    batchBytes += raw.length;
-    if (batchBytes >= BATCH_BYTES) await flush();
-  };
+  let start = 0; // where the chunk being cut begins
+  let end = 0; // bytes in the window
+  let scanned = 0; // how far the chunker has looked
   let size = 0;
-  for (;;) {
-    const buf = Buffer.allocUnsafeSlow(READ_BYTES);
-    const n = readFully(fd, buf, size);
-    if (n === 0) break;
+  for (let eof = false; !eof; ) {
+    // Make room for the next read by moving the chunk being cut to the front (it is shorter
+    // than the largest chunk, so a whole read then fits).
+    if (window.length - end < Math.min(READ_BYTES, Math.max(1, expected + 1 - size)) && start > 0) {
+      window.copyWithin(0, start, end);
+      end -= start;
+      scanned -= start;
+      start = 0;
+    }
+    const want = Math.min(READ_BYTES, window.length - end);
+    const n = readFully(fd, window, end, want, size);
     size += n;
-    for (const chunk of asm.push(buf.subarray(0, n))) await add(chunk);
-    if (n < buf.length) break;
+    end += n;
+    eof = n < want || n === 0;
+    const chunks: Buffer[] = [];
+    for (;;) {
+      const cut = cdc.findCut(window.subarray(0, end), scanned);
+      if (cut < 0) break;
+      chunks.push(window.subarray(start, cut));
+      start = scanned = cut;
+    }
+    scanned = end;
+    if (eof && end > start) chunks.push(window.subarray(start, end));
+    if (chunks.length) await store(chunks, keys, packer, ctx, content);
   }
-  const last = asm.end();
-  if (last) await add(last);
-  await flush();
   return { content, size };
 }
 
-function readFully(fd: number, buf: Buffer, position: number): number {
+/** Names the chunks, asks which are new, seals those into the pack; `content` gets every id. */
+async function store(chunks: readonly Buffer[], keys: FileTaskKeys, packer: WorkerPacker, ctx: TaskContext, content: BlobId[]): Promise<void> {
+  const ids = chunks.map((c) => idFromBytes<BlobId>(keyedId(keys.idKey, c)));
+  content.push(...ids);
+  const wanted = (await ctx.ask({ kind: 'dedup', ids } satisfies DedupQuery)) as boolean[];
+  for (const [i, chunk] of chunks.entries()) {
+    if (!wanted[i]) continue;
+    const sealed = packer.scratch.encode('data', ids[i]!, chunk, keys.dataKey, keys.level);
+    const pack = packer.add(ids[i]!, sealed, chunk.length);
+    if (pack) ctx.tell({ kind: 'pack', pack } satisfies PackFilled);
+  }
+}
+
+function readFully(fd: number, buf: Buffer, at: number, length: number, position: number): number {
   let done = 0;
-  while (done < buf.length) {
-    const n = readSync(fd, buf, done, buf.length - done, position + done);
+  while (done < length) {
+    const n = readSync(fd, buf, at + done, length - done, position + done);
     if (n === 0) break;
     done += n;
   }

@@ -124,6 +124,25 @@ export class WorkerPool<Req, Res> {
     });
   }
 
+  /**
+   * Runs the request once on every worker thread that was started (inline: once here), for
+   * what each thread holds of its own; a pool never started has nothing to report.
+   */
+  async runOnEach(req: Req): Promise<Res[]> {
+    if (this.failure) throw this.failure;
+    if (this.slots.length === 0) return this.notStarted || this.closed ? [] : [await this.runInline(req)];
+    return Promise.all(
+      this.slots.map(
+        (slot) =>
+          new Promise<Res>((resolve, reject) => {
+            const id = this.nextId++;
+            slot.inflight.set(id, { resolve: resolve as (r: unknown) => void, reject });
+            slot.worker.postMessage({ id, kind: 'run', req } satisfies ToWorker);
+          }),
+      ),
+    );
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     this.notStarted = undefined;

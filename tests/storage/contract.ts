@@ -3,7 +3,10 @@
  * and wrapper: `storageContract('LocalStorage', async () => ({ storage }))`.
  * Each test gets a fresh, empty storage from the factory.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isStorageError, type StorageErrorKind } from '../../src/domain/errors.js';
 import { listAll, type Storage } from '../../src/storage/storage.js';
@@ -47,6 +50,23 @@ export function storageContract(name: string, make: () => Promise<ContractSubjec
       expect((await s.get('t/big')).equals(big)).toBe(true);
       expect(await s.stat('t/big')).toEqual({ key: 't/big', size: big.length });
       expect(await s.stat('t/empty')).toEqual({ key: 't/empty', size: 0 });
+    });
+
+    it('stores a file body (a spooled pack) byte for byte, and leaves the file to the caller', async () => {
+      const bytes = randomBytes(3 * 1024 * 1024 + 17);
+      const dir = (await s.spoolDir?.()) ?? fs.mkdtempSync(path.join(os.tmpdir(), 'coffre-spool-test-'));
+      const file = path.join(dir, `contract-${randomBytes(6).toString('hex')}.tmp`);
+      fs.writeFileSync(file, bytes, { mode: 0o600 });
+      const body = { path: file, size: bytes.length, sha256: createHash('sha256').update(bytes).digest() };
+      await s.put('data/fb/file-body', body);
+      expect((await s.get('data/fb/file-body')).equals(bytes)).toBe(true);
+      expect(await s.stat('data/fb/file-body')).toEqual({ key: 'data/fb/file-body', size: bytes.length });
+      // Never overwrites, from a file either.
+      await expectKind(s.put('data/fb/file-body', body), 'already-exists');
+      // The caller's file is still there (the caller removes it); removing it keeps the object.
+      expect(fs.existsSync(file)).toBe(true);
+      fs.rmSync(file);
+      expect((await s.get('data/fb/file-body')).equals(bytes)).toBe(true);
     });
 
     it('never overwrites: a second put of a key fails with already-exists and keeps the first', async () => {

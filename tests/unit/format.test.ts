@@ -13,7 +13,13 @@ import { idFromBytes, type BlobId, type PackId } from '../../src/domain/ids.js';
 import { decodeBlob, encodeBlob } from '../../src/repository/blob-codec.js';
 import { envelopeSession, openEnvelope, sealEnvelope } from '../../src/repository/envelope.js';
 import { decodeIndex, encodeIndex } from '../../src/repository/index-file.js';
-import { decodePackHeader, headerLengthFromTrailer, PackBuilder, padme, PACK_TRAILER_BYTES } from '../../src/repository/pack.js';
+import { decodePackHeader, headerLengthFromTrailer, PackBuilder, packIsFull, padme, PACK_TRAILER_BYTES } from '../../src/repository/pack.js';
+import { PackSpool, removeStaleSpools } from '../../src/repository/pack-spool.js';
+import { SealScratch } from '../../src/repository/blob-codec.js';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { decodeTree, encodeTree, type TreeNode } from '../../src/repository/tree.js';
 import { csvText, seededBytes } from '../helpers/tree.js';
 import { createHash } from 'node:crypto';
@@ -115,6 +121,60 @@ describe('packs', () => {
     for (const [i, e] of parsed.entries()) {
       expect(decodeBlob(bytes.subarray(e.offset, e.offset + e.length), 'data', e.id, e.rawLength, keys, 'p').equals(blobs[i]!)).toBe(true);
     }
+  });
+
+  it('spooled to a file (as worker threads build them) read back like packs built in memory', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'coffre-spool-'));
+    const spool = new PackSpool(dir);
+    const scratch = new SealScratch();
+    const blobs = [seededBytes(300_000, 7), csvText(90_000, 8), Buffer.from('tiny')];
+    // The scratch is reused from one blob to the next: each must be written before the next seal.
+    for (const raw of blobs) spool.add('data', idOf(raw), scratch.encode('data', idOf(raw), raw, keys.dataKey, 3), raw.length);
+    const { id, file, entries } = spool.finish(keys.dataKey);
+    const bytes = fs.readFileSync(file.path);
+    expect(bytes.length).toBe(file.size);
+    expect(bytes.length).toBe(padme(bytes.length));
+    expect(id).toBe(createHash('sha256').update(bytes).digest('hex'));
+    expect(file.sha256.toString('hex')).toBe(id);
+    expect(fs.statSync(file.path).mode & 0o077).toBe(0);
+    const headerLen = headerLengthFromTrailer(bytes, bytes.length, 'p');
+    const end = bytes.length - PACK_TRAILER_BYTES;
+    expect(decodePackHeader(bytes.subarray(end - headerLen, end), bytes.length, keys.dataKey, 'p')).toEqual(entries);
+    for (const [i, e] of entries.entries()) {
+      expect(decodeBlob(bytes.subarray(e.offset, e.offset + e.length), 'data', e.id, e.rawLength, keys, 'p').equals(blobs[i]!)).toBe(true);
+    }
+    // A discarded pack leaves no file.
+    spool.add('data', idOf(blobs[2]!), encodeBlob('data', idOf(blobs[2]!), blobs[2]!, keys.dataKey, 0), 4);
+    spool.discard();
+    expect(fs.readdirSync(dir)).toEqual([path.basename(file.path)]);
+  });
+
+  it('left behind by a killed process are removed, those of a running one are kept', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'coffre-spool-'));
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout.toString();
+    const names = [`coffre-pack-${dead}-00aa.tmp`, `coffre-pack-${process.pid}-00bb.tmp`, `coffre-pack-1-00cc.tmp`, 'other.tmp'];
+    for (const n of names) fs.writeFileSync(path.join(dir, n), 'x');
+    removeStaleSpools(dir);
+    // pid 1 runs (init), this process runs, files not named like spools are not ours.
+    expect(fs.readdirSync(dir).sort()).toEqual(names.slice(1).sort());
+  });
+
+  it('close past the target size where Padmé wastes little, and at 1.5 x the target at the latest', () => {
+    const target = 16 * 1024 * 1024;
+    let wasteful = 0;
+    for (let blobBytes = target - 4096; blobBytes < target * 1.6; blobBytes += 12_345) {
+      const full = packIsFull(blobBytes, 20, target, keys.dataKey);
+      if (blobBytes < target) expect(full).toBe(false);
+      if (blobBytes >= target * 1.5) expect(full).toBe(true);
+      if (full && blobBytes < target * 1.5) {
+        const unpadded = blobBytes + 4096 + 2 + 24 + 16 + 1 + 4;
+        expect(padme(unpadded) - unpadded).toBeLessThanOrEqual(unpadded / 256);
+      }
+      if (!full && blobBytes >= target) wasteful++;
+    }
+    expect(wasteful).toBeGreaterThan(0); // some sizes past the target do wait for a better fit
+    // Tiny blobs count 1 KiB each: 16,384 of them fill a pack whatever their bytes.
+    expect(packIsFull(100_000, 16 * 1024 * 1.5, target, keys.dataKey)).toBe(true);
   });
 
   it('pad sizes with Padmé: at most 12 % overhead, few distinct sizes', () => {

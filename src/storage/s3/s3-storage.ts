@@ -24,8 +24,10 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
 import { StorageError } from '../../domain/errors.js';
-import type { ObjectInfo, PutOptions, Retention, Storage, StorageCapabilities } from '../storage.js';
+import { bodyBytes, bodySize, isFileBody, type Body, type ObjectInfo, type PutOptions, type Retention, type Storage, type StorageCapabilities } from '../storage.js';
 import { readBody, truncated } from './body.js';
 import { classifyS3Error } from './classify.js';
 import { createS3Client } from './client.js';
@@ -112,11 +114,14 @@ export class S3Storage implements Storage {
     });
   }
 
-  async put(key: string, body: Uint8Array, opts: PutOptions = {}): Promise<void> {
+  async put(key: string, input: Body, opts: PutOptions = {}): Promise<void> {
     const full = this.fullKey(key);
-    const buf = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-    const multipart = buf.length > this.multipartThreshold;
-    const digest = multipart ? undefined : sha256OffThread(buf); // hashed while the HeadObject below runs
+    const multipart = bodySize(input) > this.multipartThreshold;
+    // A file too large for one PUT is read into memory and split: packs never are that large.
+    const body = multipart && isFileBody(input) ? await bodyBytes(input) : input;
+    const buf = isFileBody(body) ? undefined : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+    // hashed while the HeadObject below runs; a file body brings its digest along
+    const digest = multipart ? undefined : isFileBody(body) ? Promise.resolve(body.sha256) : sha256OffThread(buf!);
     digest?.catch(() => undefined); // awaited below, unless the put stops first
     if ((this.checkBeforePut || multipart) && (await this.head(full)) !== undefined) {
       throw new StorageError('already-exists', `${this.target(full)}: object already exists`);
@@ -126,21 +131,21 @@ export class S3Storage implements Storage {
         throw new StorageError('other', `${this.target(full)}: the bucket does not have Object Lock enabled`);
       }
       const call = <T>(request: () => Promise<T>) => this.call(full, request);
-      const params = { client: this.client, bucket: this.bucket, key: full, target: this.target(full), body: buf };
+      const params = { client: this.client, bucket: this.bucket, key: full, target: this.target(full), body: buf! };
       return putMultipart({ ...params, partSize: this.partSize, retention: opts.retention, call });
     }
     const sha256 = await digest!;
     // AWS documents Content-MD5 (or an SDK checksum header) as required with Object Lock
     // parameters; untestable here, so retention puts keep it, and the ETag check that comes with it.
-    const md5 = opts.retention ? createHash('md5').update(buf).digest() : undefined;
+    const md5 = opts.retention ? await md5Of(body) : undefined;
     const out = await this.call(full, () =>
       this.client.send(
         withPayloadHash(
           new PutObjectCommand({
             Bucket: this.bucket,
             Key: full,
-            Body: buf,
-            ContentLength: buf.length,
+            Body: isFileBody(body) ? createReadStream(body.path) : buf,
+            ContentLength: bodySize(body),
             ChecksumSHA256: sha256.toString('base64'),
             ...(md5 && { ContentMD5: md5.toString('base64') }),
             IfNoneMatch: '*',
@@ -306,4 +311,11 @@ function objectSizeFrom(contentRange: string | undefined): number | undefined {
 
 function pastEnd(target: string, offset: number, length: number, size: number): StorageError {
   return new StorageError('invalid-range', `${target}: range ${offset}+${length} is past the end of the object (${size} bytes)`);
+}
+
+async function md5Of(body: Body): Promise<Buffer> {
+  if (!isFileBody(body)) return createHash('md5').update(body).digest();
+  const hash = createHash('md5');
+  await pipeline(createReadStream(body.path), hash);
+  return hash.digest();
 }

@@ -1,0 +1,122 @@
+/**
+ * A pack written to a local file as its blobs are sealed, and hashed on the way: the thread
+ * that seals the blobs (a worker) writes them straight to disk, so neither the blobs nor the
+ * pack wait in memory or cross between threads. When the pack is full, its tail (padding,
+ * sealed header, trailer: pack.ts) is appended and the file is handed to storage as a
+ * FileBody; the local backend links it into place, S3 streams it.
+ *
+ * Writes are synchronous: they copy into the page cache and run on a worker thread, where
+ * blocking is what the thread is for. The file name carries the process id, so files left
+ * by a killed process can be told from a running one's (`removeStaleSpools`).
+ * @module
+ */
+import { createHash, randomBytes, type Hash } from 'node:crypto';
+import { closeSync, constants as fsc, openSync, readdirSync, rmSync, unlinkSync, writeSync } from 'node:fs';
+import * as path from 'node:path';
+import { idFromBytes, type BlobId, type PackId } from '../domain/ids.js';
+import type { FileBody } from '../storage/storage.js';
+import type { BlobType } from './blob-codec.js';
+import type { SealingKey } from './envelope.js';
+import { packTail, type PackEntry } from './pack.js';
+
+const PREFIX = 'coffre-pack-';
+
+/** A pack ready for storage: its id (the SHA-256 of its bytes), its file, its entries. */
+export interface SpooledPack {
+  readonly id: PackId;
+  readonly file: FileBody;
+  readonly entries: PackEntry[];
+}
+
+export class PackSpool {
+  private fd = -1;
+  private file = '';
+  private hash: Hash = createHash('sha256');
+  private entries: PackEntry[] = [];
+  private bytes = 0;
+
+  constructor(private readonly dir: string) {}
+
+  get size(): number {
+    return this.bytes;
+  }
+
+  get count(): number {
+    return this.entries.length;
+  }
+
+  add(type: BlobType, id: BlobId, sealed: Uint8Array, rawLength: number): void {
+    if (this.fd < 0) this.open();
+    this.write(sealed);
+    this.entries.push({ type, id, offset: this.bytes - sealed.length, length: sealed.length, rawLength });
+  }
+
+  /** Appends the tail and closes the file; the spool is empty again afterwards. */
+  finish(sealing: Uint8Array | SealingKey): SpooledPack {
+    for (const part of packTail(this.entries, this.bytes, sealing)) this.write(part);
+    closeSync(this.fd);
+    const sha256 = this.hash.digest();
+    const done: SpooledPack = { id: idFromBytes<PackId>(sha256), file: { path: this.file, size: this.bytes, sha256 }, entries: this.entries };
+    this.reset();
+    return done;
+  }
+
+  /** Drops the pack being filled (a failed or stopped backup). */
+  discard(): void {
+    if (this.fd >= 0) {
+      closeSync(this.fd);
+      rmSync(this.file, { force: true });
+    }
+    this.reset();
+  }
+
+  private open(): void {
+    this.file = path.join(this.dir, `${PREFIX}${process.pid}-${randomBytes(8).toString('hex')}.tmp`);
+    this.fd = openSync(this.file, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL, 0o600);
+  }
+
+  private write(buf: Uint8Array): void {
+    for (let done = 0; done < buf.length; ) done += writeSync(this.fd, buf, done, buf.length - done, this.bytes + done);
+    this.hash.update(buf);
+    this.bytes += buf.length;
+  }
+
+  private reset(): void {
+    this.fd = -1;
+    this.file = '';
+    this.hash = createHash('sha256');
+    this.entries = [];
+    this.bytes = 0;
+  }
+}
+
+/**
+ * Removes spool files of processes that no longer run (a backup killed mid-pack): the pack
+ * they held was never stored, and its blobs are sealed again by the next backup.
+ */
+export function removeStaleSpools(dir: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const pid = Number(/^coffre-pack-(\d+)-[0-9a-f]+\.tmp$/.exec(name)?.[1]);
+    if (!pid || pid === process.pid || isRunning(pid)) continue;
+    try {
+      unlinkSync(path.join(dir, name));
+    } catch {
+      // another process cleaned it first, or it is not ours to remove: leave it
+    }
+  }
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
