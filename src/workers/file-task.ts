@@ -5,9 +5,9 @@
  * them to this worker's pack file (WorkerPacker). Only ids and finished packs' names cross
  * to the main thread, never the data.
  *
- * Memory is one window per file being read (the largest chunk plus one read) and the seal
- * scratch of the thread: chunks are views of the window, so reading and chunking allocate
- * nothing per chunk. One question per read covers the chunks that read completed.
+ * Memory is one window per file being read (chunker/window.ts) and the seal scratch of the
+ * thread: chunks are views of the window, so reading and chunking allocate nothing per
+ * chunk. One question per read covers the chunks that read completed.
  *
  * The source is only read (DESIGN invariant 4): a file that changes while it is read (size,
  * mtime, ctime or inode differ before and after) is read again, up to three times, and then
@@ -17,6 +17,7 @@
  */
 import { closeSync, constants as fsc, fstatSync, openSync, readSync } from 'node:fs';
 import type { FastCdc } from '../chunker/fastcdc.js';
+import { ChunkWindow } from '../chunker/window.js';
 import { keyedId } from '../crypto/blob-id.js';
 import { idFromBytes, type BlobId } from '../domain/ids.js';
 import { SealScratch } from '../repository/blob-codec.js';
@@ -109,38 +110,15 @@ export async function chunkFile(path: string, cdc: FastCdc, keys: FileTaskKeys, 
 }
 
 async function readAll(fd: number, expected: number, cdc: FastCdc, keys: FileTaskKeys, packer: WorkerPacker, ctx: TaskContext): Promise<{ content: BlobId[]; size: number }> {
-  cdc.reset();
-  const maxChunk = cdc.maxSize;
-  // The largest chunk plus one read always fits; a smaller file needs only its size (+1 to see its end).
-  const window = Buffer.allocUnsafeSlow(Math.min(maxChunk + READ_BYTES, expected + 1));
+  const window = new ChunkWindow(cdc, READ_BYTES, expected);
   const content: BlobId[] = [];
-  let start = 0; // where the chunk being cut begins
-  let end = 0; // bytes in the window
-  let scanned = 0; // how far the chunker has looked
   let size = 0;
   for (let eof = false; !eof; ) {
-    // Make room for the next read by moving the chunk being cut to the front (it is shorter
-    // than the largest chunk, so a whole read then fits).
-    if (window.length - end < Math.min(READ_BYTES, Math.max(1, expected + 1 - size)) && start > 0) {
-      window.copyWithin(0, start, end);
-      end -= start;
-      scanned -= start;
-      start = 0;
-    }
-    const want = Math.min(READ_BYTES, window.length - end);
-    const n = readFully(fd, window, end, want, size);
+    const room = window.room(size);
+    const n = readFully(fd, room, size);
     size += n;
-    end += n;
-    eof = n < want || n === 0;
-    const chunks: Buffer[] = [];
-    for (;;) {
-      const cut = cdc.findCut(window.subarray(0, end), scanned);
-      if (cut < 0) break;
-      chunks.push(window.subarray(start, cut));
-      start = scanned = cut;
-    }
-    scanned = end;
-    if (eof && end > start) chunks.push(window.subarray(start, end));
+    eof = n < room.length || n === 0;
+    const chunks = window.commit(n, eof);
     if (chunks.length) await store(chunks, keys, packer, ctx, content);
   }
   return { content, size };
@@ -159,10 +137,10 @@ async function store(chunks: readonly Buffer[], keys: FileTaskKeys, packer: Work
   }
 }
 
-function readFully(fd: number, buf: Buffer, at: number, length: number, position: number): number {
+function readFully(fd: number, buf: Buffer, position: number): number {
   let done = 0;
-  while (done < length) {
-    const n = readSync(fd, buf, at + done, length - done, position + done);
+  while (done < buf.length) {
+    const n = readSync(fd, buf, done, buf.length - done, position + done);
     if (n === 0) break;
     done += n;
   }

@@ -4,7 +4,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ChunkAssembler } from '../../src/chunker/assembler.js';
+import { ChunkWindow } from '../../src/chunker/window.js';
 import { FastCdc, gearTable } from '../../src/chunker/fastcdc.js';
 import { randomBytes } from '../../src/crypto/aead.js';
 import { keyedId } from '../../src/crypto/blob-id.js';
@@ -30,12 +30,18 @@ const sizes = { minSize: 16 * 1024, avgSize: 64 * 1024, maxSize: 256 * 1024 };
 const keys = { dataKey: randomBytes(32), idKey: randomBytes(32) };
 const idOf = (b: Uint8Array) => idFromBytes<BlobId>(keyedId(keys.idKey, b));
 
+/** Chunks `data` as the file task does, reading at most `piece` bytes at a time. */
 function chunkAll(data: Buffer, seed: Buffer, piece: number): Buffer[] {
-  const asm = new ChunkAssembler(new FastCdc(gearTable(seed), sizes));
+  const win = new ChunkWindow(new FastCdc(gearTable(seed), sizes), piece, data.length);
   const out: Buffer[] = [];
-  for (let i = 0; i < data.length; i += piece) out.push(...asm.push(data.subarray(i, i + piece)));
-  const last = asm.end();
-  if (last) out.push(last);
+  for (let read = 0, eof = false; !eof; ) {
+    const room = win.room(read);
+    const n = data.copy(room, 0, read, Math.min(data.length, read + room.length));
+    read += n;
+    eof = n < room.length || n === 0;
+    // Views of the window: copy before the next room() may move them.
+    out.push(...win.commit(n, eof).map((c) => Buffer.from(c)));
+  }
   return out;
 }
 
