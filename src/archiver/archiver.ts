@@ -20,7 +20,8 @@ import { encodeTree, type Tree, type TreeNode } from '../repository/tree.js';
 import { WriteSession, type WriteSessionOptions } from '../repository/write-session.js';
 import type { BackupEvents } from './events.js';
 import type { FileChangeCache } from './file-cache.js';
-import { identityOf, saveFile, type FileSaverDeps } from './file-saver.js';
+import { conversation, identityOf, saveFile, type FileSaverDeps } from './file-saver.js';
+import { SmallFileBatcher } from './small-file-batch.js';
 import { Semaphore } from '../util/semaphore.js';
 import { findParent } from './parent.js';
 import { globMatcher } from './globs.js';
@@ -164,8 +165,8 @@ class BackupRun {
   private readonly deps: FileSaverDeps;
   /** Large files go to worker threads: a few more than there are threads keeps them busy. */
   private readonly largeFileSlots: Semaphore;
-  /** Small files are read here: many at once hide the latency of each read. */
-  private readonly smallFileSlots = new Semaphore(32);
+  /** Small files are read in the workers, in batches: enough in flight to fill several. */
+  private readonly smallFileSlots = new Semaphore(256);
   private readonly isExcluded: (p: string) => boolean;
   private readonly isIncluded: (p: string) => boolean;
   private readonly events: BackupEvents;
@@ -175,12 +176,9 @@ class BackupRun {
     private readonly session: WriteSession,
     private readonly opts: BackupOptions,
   ) {
-    this.deps = {
-      session,
-      codec: repo.codec,
-      minChunk: repo.config.chunker.minSize,
-      blobId: (raw) => repo.blobId(raw),
-    };
+    const minChunk = repo.config.chunker.minSize;
+    const smallFiles = new SmallFileBatcher(async (paths) => repo.codec.saveSmallFiles(paths, minChunk, await session.spoolDir(), conversation(session)));
+    this.deps = { session, codec: repo.codec, minChunk, smallFiles };
     this.largeFileSlots = new Semaphore(repo.codec.threads + 1);
     this.isExcluded = globMatcher(opts.exclude ?? []) ?? (() => false);
     this.isIncluded = globMatcher(opts.include ?? []) ?? (() => true);

@@ -8,6 +8,7 @@ import type { BlobId } from '../domain/ids.js';
 import { FastCdc, gearTable, type ChunkSizes } from '../chunker/fastcdc.js';
 import { decodeBlob, encodeBlob, type BlobKeys, type BlobType } from '../repository/blob-codec.js';
 import { chunkFile, WorkerPacker } from './file-task.js';
+import { saveSmallFiles } from './small-files-task.js';
 import type { SealingKey } from '../repository/envelope.js';
 import type { TransferListItem } from 'node:worker_threads';
 import { IntegrityError } from '../domain/errors.js';
@@ -36,6 +37,7 @@ export type CodecRequest =
       readonly key?: Uint8Array;
     }
   | { readonly op: 'chunk-file'; readonly path: string; readonly spoolDir: string }
+  | { readonly op: 'save-files'; readonly paths: readonly string[]; readonly minChunk: number; readonly spoolDir: string }
   /** closes this worker's pack being filled, if any: the result is a SpooledPack or null */
   | { readonly op: 'finish-pack' }
   /** drops this worker's pack being filled (a failed backup) */
@@ -73,6 +75,10 @@ export function codecHandler(data: CodecWorkerData): TaskHandler<CodecRequest, u
     if (req.op === 'chunk-file') {
       packer ??= new WorkerPacker(req.spoolDir, sealing, data.packing.packSize);
       return { result: await chunkFile(req.path, new FastCdc(gear, data.chunker), { ...keys, level: data.level }, packer, ctx) };
+    }
+    if (req.op === 'save-files') {
+      packer ??= new WorkerPacker(req.spoolDir, sealing, data.packing.packSize);
+      return { result: await saveSmallFiles(req.paths, req.minChunk, { ...keys, level: data.level }, packer, ctx) };
     }
     if (req.op === 'finish-pack') return { result: packer?.finish() ?? null };
     if (req.op === 'discard-pack') {

@@ -10,10 +10,12 @@ import { IntegrityError } from '../domain/errors.js';
 import { codecHandler, type CodecRequest, type CodecWorkerData, type RangeBlob, type RangeResult } from './codec-tasks.js';
 import type { ChunkFileResult, DedupQuery, PackFilled } from './file-task.js';
 import type { SpooledPack } from '../repository/pack-spool.js';
+import type { SmallFileResult } from './small-files-task.js';
 import { defaultPoolSize, WorkerPool, workerScript } from './pool.js';
 import { detached } from './transfer.js';
 
 export type { ChunkFileResult, DedupQuery, PackFilled } from './file-task.js';
+export type { SmallFileResult } from './small-files-task.js';
 
 export interface FileConversation {
   /** For each id, whether the worker should seal and store that chunk (it is new). */
@@ -86,12 +88,22 @@ export class CodecPool {
    * `spoolDir`; packs it fills on the way arrive through `talk.pack`.
    */
   chunkFile(path: string, spoolDir: string, talk: FileConversation): Promise<ChunkFileResult> {
-    return this.pool.run({ op: 'chunk-file', path, spoolDir }, [], (msg) => {
-      const m = msg as DedupQuery | PackFilled;
-      if (m.kind === 'dedup') return talk.dedup(m.ids);
-      talk.pack(spooledPack(m.pack));
-      return undefined;
-    }) as Promise<ChunkFileResult>;
+    return this.pool.run({ op: 'chunk-file', path, spoolDir }, [], (msg) => this.converse(msg, talk)) as Promise<ChunkFileResult>;
+  }
+
+  private converse(msg: unknown, talk: FileConversation): unknown {
+    const m = msg as DedupQuery | PackFilled;
+    if (m.kind === 'dedup') return talk.dedup(m.ids);
+    talk.pack(spooledPack(m.pack));
+    return undefined;
+  }
+
+  /**
+   * Reads, names and seals a batch of small files (each one chunk) in a worker, with one
+   * dedup question for the batch; results come in the order of `paths`.
+   */
+  saveSmallFiles(paths: readonly string[], minChunk: number, spoolDir: string, talk: FileConversation): Promise<SmallFileResult[]> {
+    return this.pool.run({ op: 'save-files', paths, minChunk, spoolDir }, [], (msg) => this.converse(msg, talk)) as Promise<SmallFileResult[]>;
   }
 
   /** Closes the pack each worker is filling (the end of a backup): the non-empty ones. */

@@ -15,7 +15,8 @@
  * main thread.
  * @module
  */
-import { closeSync, constants as fsc, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants as fsc, openSync, readSync } from 'node:fs';
+import { identity, same, type FileIdentityWire } from './file-identity.js';
 import type { FastCdc } from '../chunker/fastcdc.js';
 import { ChunkWindow } from '../chunker/window.js';
 import { keyedId } from '../crypto/blob-id.js';
@@ -29,13 +30,7 @@ import type { TaskContext } from './pool.js';
 const READ_BYTES = 4 * 1024 * 1024;
 const MAX_ATTEMPTS = 3;
 
-export interface FileIdentityWire {
-  readonly size: bigint;
-  readonly mtimeNs: bigint;
-  readonly ctimeNs: bigint;
-  readonly ino: bigint;
-  readonly dev: bigint;
-}
+export type { FileIdentityWire } from './file-identity.js';
 
 export interface ChunkFileResult {
   readonly content: BlobId[];
@@ -145,13 +140,4 @@ function readFully(fd: number, buf: Buffer, position: number): number {
     done += n;
   }
   return done;
-}
-
-function identity(fd: number): FileIdentityWire {
-  const st = fstatSync(fd, { bigint: true });
-  return { size: st.size, mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs, ino: st.ino, dev: st.dev };
-}
-
-function same(a: FileIdentityWire, b: FileIdentityWire): boolean {
-  return a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs && a.ino === b.ino;
 }
