@@ -4,7 +4,13 @@
  * 3.5 GB/s on incompressible input (notes/perf-baseline.md, A5), so trying costs little.
  * @module
  */
-import { Compressor, Decompressor } from 'zstd-napi';
+import { createRequire } from 'node:module';
+import { Decompressor } from 'zstd-napi';
+import type * as ZstdBinding from 'zstd-napi/binding.js';
+
+// The package's documented low-level module: it compresses into a buffer the caller owns,
+// where the high-level Compressor allocates a result per call.
+const binding = createRequire(import.meta.url)('zstd-napi/binding') as typeof ZstdBinding;
 
 export interface Compression {
   /** zstd level; 0 disables compression. */
@@ -29,28 +35,50 @@ export const FLAG_NONE = 0;
 export const FLAG_ZSTD = 1;
 
 // One native context per level and thread, reused: creating a context per call is slow.
-const compressors = new Map<number, Compressor>();
+const contexts = new Map<number, ZstdBinding.CCtx>();
+let probeOut: Buffer | undefined;
 let decompressor: Decompressor | undefined;
+
+function context(level: number): ZstdBinding.CCtx {
+  let c = contexts.get(level);
+  if (!c) {
+    c = new binding.CCtx();
+    c.setParameter(binding.CParameter.compressionLevel, level);
+    contexts.set(level, c);
+  }
+  return c;
+}
+
+/** The most bytes compressing `n` bytes can take (the room `compressInto` needs). */
+export function compressBound(n: number): number {
+  return binding.compressBound(n);
+}
+
+/**
+ * Compresses `input` into `out` (at least compressBound(input.length) bytes) if that pays;
+ * returns the compressed length, or -1 when the input is to be stored as it is.
+ */
+export function compressInto(out: Uint8Array, input: Uint8Array, level: number): number {
+  if (input.length < 64) return -1;
+  const c = context(level);
+  if (input.length >= PROBE_MIN_BYTES && !samplesCompress(c, input)) return -1;
+  const n = c.compress2(out, input);
+  return n > input.length - (input.length >> MIN_SAVING_SHIFT) ? -1 : n;
+}
 
 export function compressIfWorthIt(input: Uint8Array, level: number): { flag: number; bytes: Uint8Array } {
   if (input.length < 64) return { flag: FLAG_NONE, bytes: input };
-  let c = compressors.get(level);
-  if (!c) {
-    c = new Compressor();
-    c.setParameters({ compressionLevel: level });
-    compressors.set(level, c);
-  }
-  if (input.length >= PROBE_MIN_BYTES && !samplesCompress(c, input)) return { flag: FLAG_NONE, bytes: input };
-  const out = c.compress(input);
-  if (out.length > input.length - (input.length >> MIN_SAVING_SHIFT)) return { flag: FLAG_NONE, bytes: input };
-  return { flag: FLAG_ZSTD, bytes: out };
+  const out = Buffer.allocUnsafe(compressBound(input.length));
+  const n = compressInto(out, input, level);
+  return n < 0 ? { flag: FLAG_NONE, bytes: input } : { flag: FLAG_ZSTD, bytes: out.subarray(0, n) };
 }
 
-function samplesCompress(c: Compressor, input: Uint8Array): boolean {
+function samplesCompress(c: ZstdBinding.CCtx, input: Uint8Array): boolean {
+  probeOut ??= Buffer.allocUnsafeSlow(compressBound(PROBE_SAMPLE_BYTES));
   const stride = Math.floor((input.length - PROBE_SAMPLE_BYTES) / (PROBE_SAMPLES - 1));
   for (let i = 0; i < PROBE_SAMPLES; i++) {
     const sample = input.subarray(i * stride, i * stride + PROBE_SAMPLE_BYTES);
-    if (c.compress(sample).length <= sample.length - (sample.length >> PROBE_SAVING_SHIFT)) return true;
+    if (c.compress2(probeOut, sample) <= sample.length - (sample.length >> PROBE_SAVING_SHIFT)) return true;
   }
   return false;
 }

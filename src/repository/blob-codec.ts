@@ -11,7 +11,7 @@ import { IntegrityError } from '../domain/errors.js';
 import { idToBytes, type BlobId } from '../domain/ids.js';
 import { AuthenticationError, open, seal, sealInto, SEAL_OVERHEAD } from '../crypto/aead.js';
 import { keyedId } from '../crypto/blob-id.js';
-import { compressIfWorthIt } from '../compress/zstd.js';
+import { compressBound, compressIfWorthIt, compressInto, FLAG_NONE, FLAG_ZSTD } from '../compress/zstd.js';
 import { unwrapCompression } from './envelope.js';
 
 export type BlobType = 'data' | 'tree';
@@ -51,13 +51,14 @@ export class SealScratch {
 
   /** Like encodeBlob; the result is a view of this scratch, valid until the next call. */
   encode(type: BlobType, id: BlobId, raw: Uint8Array, dataKey: Uint8Array, level: number): Buffer {
-    const body = level > 0 ? compressIfWorthIt(raw, level) : { flag: 0, bytes: raw };
-    const n = 1 + body.bytes.length;
-    if (this.plain.length < n) this.plain = Buffer.allocUnsafeSlow(n);
-    if (this.sealed.length < n + SEAL_OVERHEAD) this.sealed = Buffer.allocUnsafeSlow(n + SEAL_OVERHEAD);
-    const plain = this.plain.subarray(0, n);
-    plain[0] = body.flag;
-    plain.set(body.bytes, 1);
+    // zstd writes straight after the flag byte; raw bytes are copied there only when stored as they are.
+    const room = 1 + Math.max(raw.length, level > 0 ? compressBound(raw.length) : 0);
+    if (this.plain.length < room) this.plain = Buffer.allocUnsafeSlow(room);
+    const compressed = level > 0 ? compressInto(this.plain.subarray(1), raw, level) : -1;
+    if (compressed < 0) this.plain.set(raw, 1);
+    const plain = this.plain.subarray(0, 1 + (compressed < 0 ? raw.length : compressed));
+    plain[0] = compressed < 0 ? FLAG_NONE : FLAG_ZSTD;
+    if (this.sealed.length < plain.length + SEAL_OVERHEAD) this.sealed = Buffer.allocUnsafeSlow(room + SEAL_OVERHEAD);
     return sealInto(this.sealed, dataKey, plain, blobAad(type, id));
   }
 }
