@@ -16,7 +16,8 @@ describe('prune (local repository)', () => {
     const expected = new Map<string, Map<string, ItemInfo>>();
     write(path.join(r.src, 'old.bin'), seededBytes(2 * 1024 * 1024, 11));
     write(path.join(r.src, 'keep.bin'), seededBytes(200 * 1024, 12));
-    const first = await backup(r, expected);
+    // One worker thread fills one pack with both files, so that the prune has a pack to repack.
+    const first = await backup(r, expected, { COFFRE_WORKERS: '1' });
     fs.rmSync(path.join(r.src, 'old.bin'));
     write(path.join(r.src, 'more.bin'), seededBytes(1024 * 1024, 13));
     await backup(r, expected);

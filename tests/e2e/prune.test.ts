@@ -17,7 +17,8 @@ describe('prune (local repository)', () => {
     const expected = new Map<string, Map<string, ItemInfo>>();
     write(path.join(r.src, 'big-old.bin'), seededBytes(3 * 1024 * 1024, 1));
     write(path.join(r.src, 'small.bin'), seededBytes(100 * 1024, 2));
-    const first = await backup(r, expected);
+    // One worker thread fills one pack with both files (with two, they may land in two packs).
+    const first = await backup(r, expected, { COFFRE_WORKERS: '1' });
     fs.rmSync(path.join(r.src, 'big-old.bin'));
     write(path.join(r.src, 'new.bin'), seededBytes(2 * 1024 * 1024, 3));
     await backup(r, expected);

@@ -35,8 +35,8 @@ export async function expectAllRestore(r: Repo, expected: Map<string, Map<string
   }
 }
 
-export async function backup(r: Repo, expected: Map<string, Map<string, ItemInfo>>): Promise<string> {
-  const out = await json(['backup', '--json', ...r.common, r.src]);
+export async function backup(r: Repo, expected: Map<string, Map<string, ItemInfo>>, env?: NodeJS.ProcessEnv): Promise<string> {
+  const out = JSON.parse((await cliOk(['backup', '--json', ...r.common, r.src], { env })).stdout);
   const id = (out.snapshot?.id ?? out.snapshotId ?? out.id) as string;
   expect(id).toMatch(/^[0-9a-f]{64}$/);
   expected.set(id, describeTree(r.src));

@@ -42,7 +42,8 @@ for (const backend of backends()) {
     afterAll(() => backend.tearDown());
 
     it('spreads the test data over many packs and several index objects', () => {
-      expect(packs.length).toBeGreaterThan(20);
+      // Packs close between 1 and 1.5 x the target size (where Padmé wastes least): 17 or more here.
+      expect(packs.length).toBeGreaterThan(16);
       expect(indexes.length).toBeGreaterThanOrEqual(2);
       expect(indexes.filter((i) => !i.trees).length).toBeGreaterThanOrEqual(1);
     });

@@ -29,6 +29,9 @@ export interface S3ClientSettings {
   readonly maxSockets: number;
 }
 
+const quiet = (): void => undefined;
+const SILENT_LOGGER = { trace: quiet, debug: quiet, info: quiet, warn: quiet, error: quiet };
+
 export function createS3Client(loc: S3Location, s: S3ClientSettings): S3Client {
   // The SDK prints a multi-line warning about future Node support to stderr on first use;
   // our stderr carries one-line errors only, and the SDK version is pinned in package.json.
@@ -40,6 +43,9 @@ export function createS3Client(loc: S3Location, s: S3ClientSettings): S3Client {
     forcePathStyle: !loc.isAws,
     ...(s.credentials ? { credentials: { ...s.credentials } } : {}),
     maxAttempts: 1,
+    // The SDK warns on the console when a streamed body (a pack file) meets an error, since it
+    // cannot retry it itself; we retry (storage/retry.ts) and report failures in one line.
+    logger: SILENT_LOGGER,
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
     requestHandler: new NodeHttpHandler({
