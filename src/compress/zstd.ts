@@ -5,6 +5,7 @@
  * @module
  */
 import { Compressor, Decompressor } from 'zstd-napi';
+import binding from 'zstd-napi/binding.js';
 
 export interface Compression {
   /** zstd level; 0 disables compression. */
@@ -31,6 +32,7 @@ export const FLAG_ZSTD = 1;
 // One native context per level and thread, reused: creating a context per call is slow.
 const compressors = new Map<number, Compressor>();
 let decompressor: Decompressor | undefined;
+let dctx: InstanceType<typeof binding.DCtx> | undefined;
 
 export function compressIfWorthIt(input: Uint8Array, level: number): { flag: number; bytes: Uint8Array } {
   if (input.length < 64) return { flag: FLAG_NONE, bytes: input };
@@ -58,4 +60,14 @@ function samplesCompress(c: Compressor, input: Uint8Array): boolean {
 export function decompress(input: Uint8Array): Buffer {
   decompressor ??= new Decompressor();
   return decompressor.decompress(input);
+}
+
+/**
+ * Decompresses into `out` and returns the bytes produced (a view of `out`). A frame that
+ * would produce more than `out` holds is an error, never a larger allocation: the caller
+ * sizes `out` from the length it expects.
+ */
+export function decompressInto(input: Uint8Array, out: Buffer): Buffer {
+  dctx ??= new binding.DCtx();
+  return out.subarray(0, dctx.decompress(out, input));
 }
