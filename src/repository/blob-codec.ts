@@ -69,18 +69,20 @@ export class DecodeScratch {
   private raw = Buffer.alloc(0);
 
   forPlain(n: number): Buffer {
-    if (this.plain.length < n) this.plain = Buffer.allocUnsafe(grown(this.plain.length, n));
+    if (this.plain.length < n) this.plain = Buffer.allocUnsafe(grown(n));
     return this.plain;
   }
 
   forRaw(n: number): Buffer {
-    if (this.raw.length < n) this.raw = Buffer.allocUnsafe(grown(this.raw.length, n));
+    if (this.raw.length < n) this.raw = Buffer.allocUnsafe(grown(n));
     return this.raw;
   }
 }
 
-function grown(have: number, need: number): number {
-  return Math.max(need, Math.min(have * 2, 16 * 1024 * 1024));
+/** Rounded up, so that blobs of similar sizes (chunks are 0.5-8 MiB) rarely need a new one. */
+function grown(need: number): number {
+  const step = 256 * 1024;
+  return Math.ceil(need / step) * step;
 }
 
 /**

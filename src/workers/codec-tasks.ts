@@ -52,7 +52,14 @@ export function codecHandler(data: CodecWorkerData): TaskHandler<CodecRequest, u
     if (req.op === 'chunk-file') {
       return { result: await chunkFile(req.path, new FastCdc(gear, data.chunker), { ...keys, level: data.level }, ctx) };
     }
-    if (req.op === 'restore-range') return { result: restoreRange(req, req.key ? { ...keys, dataKey: Buffer.from(req.key) } : keys) };
+    if (req.op === 'restore-range') {
+      const report = restoreRange(req, req.key ? { ...keys, dataKey: Buffer.from(req.key) } : keys);
+      // The range's memory goes back with the report, unreferenced: the main thread's
+      // collector, which runs far more often than an idle worker's, frees it (a worker kept
+      // up to ~55 MiB of spent ranges waiting for its own collection).
+      const back = req.range.buffer instanceof ArrayBuffer && req.range.byteLength > 0 ? [req.range.buffer] : [];
+      return { result: report, transfer: back };
+    }
     const result =
       req.op === 'seal'
         ? encodeBlob(req.type, req.id, req.raw, keys.dataKey, data.level)
