@@ -10,6 +10,8 @@ import { openStorage as openBackend, type OpenStorageOptions } from '../storage/
 import type { Storage } from '../storage/storage.js';
 import type { Catalog } from '../catalog/catalog.js';
 import { catalogHook, prepareLocalState, type LocalState, type LocalStateOptions } from './local-state.js';
+import { readKeyHint, writeKeyHint } from './key-hint.js';
+import { resolveStateDir } from './state-dir.js';
 import { audited, type AuditSpec } from './audit.js';
 import { recordContact } from './repo-facts.js';
 import { getPassword } from './secrets.js';
@@ -53,9 +55,15 @@ export async function openRepositoryWithState(opts: RepoOptions): Promise<{ repo
   const password = await getPassword(opts.passwordFile);
   const localOpts: LocalStateOptions = { ...opts, catalog: opts.catalog ?? (opts.readOnly ? 'off' : 'read') };
   let catalog: Catalog | undefined;
+  const stateDir = resolveStateDir(opts.stateDir);
   try {
-    const repo = await Repository.open(storage, password, { workers: opts.workers, local: catalogHook(localOpts, (c) => (catalog = c)) });
+    const repo = await Repository.open(storage, password, {
+      workers: opts.workers,
+      local: catalogHook(localOpts, (c) => (catalog = c)),
+      firstKey: (repositoryId) => readKeyHint(stateDir, repositoryId),
+    });
     try {
+      writeKeyHint(stateDir, repo.config.id, repo.keyId);
       const local = await prepareLocalState(repo, catalog, localOpts);
       // Writers leave what `coffre status` needs to find and describe this repository without unlocking it.
       if (local?.mode === 'write') await recordContact(repo, local.catalog, location, opts.notice);
