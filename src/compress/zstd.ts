@@ -4,8 +4,18 @@
  * 3.5 GB/s on incompressible input (notes/perf-baseline.md, A5), so trying costs little.
  * @module
  */
-import { Compressor, Decompressor } from 'zstd-napi';
-import binding from 'zstd-napi/binding.js';
+import { createRequire } from 'node:module';
+import type * as Zstd from 'zstd-napi';
+import type * as ZstdBinding from 'zstd-napi/binding.js';
+
+// require(), not import: zstd-napi is CommonJS, and the ESM loader takes twice as long to
+// load it (~20 ms against ~10), in the main thread and in every worker.
+const require = createRequire(import.meta.url);
+const { Compressor, Decompressor } = require('zstd-napi') as typeof Zstd;
+type Compressor = Zstd.Compressor;
+type Decompressor = Zstd.Decompressor;
+// the native binding's decompression context: decompresses into a buffer the caller owns
+const binding = require('zstd-napi/binding.js') as typeof ZstdBinding;
 
 export interface Compression {
   /** zstd level; 0 disables compression. */

@@ -5,7 +5,7 @@
  * between concurrent writers (borg 1.x's weakness).
  * @module
  */
-import sodium from 'sodium-native';
+import { sodium } from './sodium.js';
 
 export const KEY_BYTES = sodium.crypto_aead_xchacha20poly1305_ietf_KEYBYTES;
 export const NONCE_BYTES = sodium.crypto_aead_xchacha20poly1305_ietf_NPUBBYTES;

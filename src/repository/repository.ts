@@ -5,7 +5,7 @@
  * @module
  */
 import { createHash, hkdfSync } from 'node:crypto';
-import { FormatError, IntegrityError, isStorageError, RepositoryNotFoundError, UsageError, WriteOnlyError, WrongPasswordError } from '../domain/errors.js';
+import { FormatError, IntegrityError, isStorageError, RepositoryNotFoundError, UsageError, WriteOnlyError } from '../domain/errors.js';
 import { idFromBytes, isHexId, type BlobId, type IndexId, type KeyId, type PackId, type SnapshotId } from '../domain/ids.js';
 import { keyedId } from '../crypto/blob-id.js';
 import type { PutOptions, Storage } from '../storage/storage.js';
@@ -15,14 +15,15 @@ import { LayeredBlobIndex, MemoryBlobIndex, type BlobIndex, type IndexedBlob } f
 import { decodeConfig, encodeConfig, type RepoConfig } from './config.js';
 import { envelopeSession, openEnvelope, sealEnvelope, type SealingKey } from './envelope.js';
 import { decodeIndex, encodeIndex, type IndexContent } from './index-file.js';
-import { createKeyFile, parseKeyFile, unlockKeyFile, type KeyFile, type UnlockedKeys } from './keyfile.js';
+import { createKeyFile, type UnlockedKeys } from './keyfile.js';
+import { unlockRepository, type FirstKey, type Unlocked } from './unlock.js';
 import { sessionKeyPair, type BoxKeyPair } from '../crypto/sealed-box.js';
 import { newSessionKey, openSessionKey, sessionObjectKey, SESSIONS_PREFIX, type WriteSessionKey } from './session.js';
 import type { RangeBlob } from '../workers/codec-tasks.js';
 
 type RestoreTargets = { writes: readonly PartWrite[]; files: readonly WholeFile[] };
 import type { KdfProfile } from '../crypto/kdf.js';
-import { CONFIG_KEY, idOfKey, INDEX_PREFIX, indexKey, keyFileKey, KEYS_PREFIX, packKey, PRUNE_PREFIX, prunePlanKey, SNAPSHOTS_PREFIX, snapshotKey } from './layout.js';
+import { CONFIG_KEY, idOfKey, INDEX_PREFIX, indexKey, keyFileKey, packKey, PRUNE_PREFIX, prunePlanKey, SNAPSHOTS_PREFIX, snapshotKey } from './layout.js';
 import { decodePrunePlan, encodePrunePlan, type PrunePlan } from './prune-plan.js';
 import { decodePackHeader, headerLengthFromTrailer, PACK_TRAILER_BYTES, type PackBuilder, type PackEntry } from './pack.js';
 import { decodeSnapshot, encodeSnapshot, type Snapshot } from './snapshot.js';
@@ -41,11 +42,8 @@ export interface OpenOptions {
    * what it returns takes precedence over `index` and `cache`.
    */
   readonly local?: (config: RepoConfig) => { readonly index?: BlobIndex; readonly cache?: ObjectCache } | undefined;
-  /**
-   * The key file to try first for this repository id (as key files state it): the one that
-   * opened it last time on this machine. Only the order of the Argon2id trials changes.
-   */
-  readonly firstKey?: (repositoryId: string) => KeyId | undefined;
+  /** The key file to try first (see unlockRepository). */
+  readonly firstKey?: FirstKey;
 }
 
 export interface SnapshotEntry {
@@ -113,16 +111,15 @@ export class Repository {
   }
 
   static async open(storage: Storage, password: Uint8Array, opts: OpenOptions = {}): Promise<Repository> {
-    // The key files are read while the config is fetched; a missing config is reported first.
-    const keyFiles = readKeyFiles(storage);
-    keyFiles.catch(() => undefined);
-    const configBytes = await storage.get(CONFIG_KEY).catch((e: unknown) => {
-      if (isStorageError(e, 'not-found')) {
-        throw new RepositoryNotFoundError(`no repository at ${storage.location}`, { hint: 'create one with "coffre init"' });
-      }
-      throw e;
-    });
-    const { keys, keyId, repositoryId } = await unlock(storage, password, keyFiles, opts.firstKey);
+    return Repository.openUnlocked(storage, await unlockRepository(storage, password, opts.firstKey), opts);
+  }
+
+  /**
+   * Opens what `unlockRepository` unlocked. Callers that start the unlock themselves can load
+   * this module (and the rest of the engine) while Argon2id runs.
+   */
+  static async openUnlocked(storage: Storage, unlocked: Unlocked, opts: Omit<OpenOptions, 'firstKey'> = {}): Promise<Repository> {
+    const { configBytes, keys, keyId, repositoryId } = unlocked;
     // A write-only key carries the config's plaintext: it cannot open the sealed `config`.
     const config =
       keys.kind === 'full'
@@ -661,71 +658,6 @@ export class Repository {
       if (!isStorageError(e, 'already-exists')) throw e;
     }
   }
-}
-
-/**
- * Finds the key file the passphrase opens. Every key file is read first (they are small,
- * and public), so that the Argon2id trials can go in the order most likely to succeed at
- * once: `firstKey` (the key file that opened the repository last time on this machine),
- * then the others in listing order with recovery keys last — the printed recovery key is
- * the passphrase least likely to be typed. Each trial costs a full KDF, so a wrong first
- * guess doubles the cost of opening. Only the order changes: a wrong passphrase still
- * tries every key file, and a damaged key file fails the open only when it is reached.
- */
-async function unlock(
-  storage: Storage,
-  password: Uint8Array,
-  keyFiles: Promise<KeyFiles>,
-  firstKey?: (repositoryId: string) => KeyId | undefined,
-): Promise<{ keys: UnlockedKeys; keyId: KeyId; repositoryId: string }> {
-  const { ids, files } = await keyFiles;
-  if (ids.length === 0) throw new RepositoryNotFoundError(`no key files in ${storage.location}/keys`);
-  for (const id of trialOrder(ids, files, firstKey)) {
-    const file = files.get(id)!;
-    if (file instanceof Error) throw file;
-    const keys = await unlockKeyFile(file, password);
-    if (keys) return { keys, keyId: id, repositoryId: file.repositoryId };
-  }
-  throw new WrongPasswordError(`wrong passphrase: it opens none of the ${ids.length} key file(s) of ${storage.location}`);
-}
-
-interface KeyFiles {
-  /** in listing order */
-  readonly ids: readonly KeyId[];
-  /** each parsed, or why it could not be read (thrown only if its turn comes) */
-  readonly files: ReadonlyMap<KeyId, KeyFile | Error>;
-}
-
-async function readKeyFiles(storage: Storage): Promise<KeyFiles> {
-  const ids: KeyId[] = [];
-  for await (const o of storage.list(KEYS_PREFIX)) {
-    const id = idOfKey(o.key);
-    if (isHexId(id)) ids.push(id as KeyId);
-  }
-  const files = new Map<KeyId, KeyFile | Error>();
-  await forEachLimited(ids, INDEX_FETCH_CONCURRENCY, async (id) => {
-    const key = keyFileKey(id);
-    files.set(
-      id,
-      await storage
-        .get(key)
-        .then((bytes) => parseKeyFile(bytes, key))
-        .catch((e: unknown) => (e instanceof Error ? e : new Error(String(e)))),
-    );
-  });
-  return { ids, files };
-}
-
-/** The order of `unlock`'s trials (see there); stable otherwise, so the listing order decides ties. */
-export function trialOrder(ids: readonly KeyId[], files: ReadonlyMap<KeyId, KeyFile | Error>, firstKey?: (repositoryId: string) => KeyId | undefined): KeyId[] {
-  const anyFile = [...files.values()].find((f): f is KeyFile => !(f instanceof Error));
-  const first = anyFile && firstKey?.(anyFile.repositoryId);
-  const rank = (id: KeyId): number => {
-    if (id === first) return 0;
-    const f = files.get(id);
-    return f && !(f instanceof Error) && f.label === 'recovery' ? 2 : 1;
-  };
-  return ids.map((id, i) => ({ id, i, r: rank(id) })).sort((a, b) => a.r - b.r || a.i - b.i).map((x) => x.id);
 }
 
 function sha256Id<T extends IndexId | SnapshotId | PackId | KeyId>(bytes: Uint8Array): T {

@@ -16,7 +16,8 @@ import type { KeyId } from '../../src/domain/ids.js';
 import type { KeyFile } from '../../src/repository/keyfile.js';
 import { initRepository } from '../../src/repository/init.js';
 import { keyFileKey } from '../../src/repository/layout.js';
-import { Repository, trialOrder } from '../../src/repository/repository.js';
+import { Repository } from '../../src/repository/repository.js';
+import { trialOrder } from '../../src/repository/unlock.js';
 import { LocalStorage } from '../../src/storage/local.js';
 import { tempDir } from '../helpers/tmp.js';
 
