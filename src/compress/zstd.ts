@@ -6,12 +6,16 @@
  */
 import { createRequire } from 'node:module';
 import type * as Zstd from 'zstd-napi';
+import type * as ZstdBinding from 'zstd-napi/binding.js';
 
 // require(), not import: zstd-napi is CommonJS, and the ESM loader takes twice as long to
 // load it (~20 ms against ~10), in the main thread and in every worker.
-const { Compressor, Decompressor } = createRequire(import.meta.url)('zstd-napi') as typeof Zstd;
+const require = createRequire(import.meta.url);
+const { Compressor, Decompressor } = require('zstd-napi') as typeof Zstd;
 type Compressor = Zstd.Compressor;
 type Decompressor = Zstd.Decompressor;
+// the native binding's decompression context: decompresses into a buffer the caller owns
+const binding = require('zstd-napi/binding.js') as typeof ZstdBinding;
 
 export interface Compression {
   /** zstd level; 0 disables compression. */
@@ -38,6 +42,7 @@ export const FLAG_ZSTD = 1;
 // One native context per level and thread, reused: creating a context per call is slow.
 const compressors = new Map<number, Compressor>();
 let decompressor: Decompressor | undefined;
+let dctx: InstanceType<typeof binding.DCtx> | undefined;
 
 export function compressIfWorthIt(input: Uint8Array, level: number): { flag: number; bytes: Uint8Array } {
   if (input.length < 64) return { flag: FLAG_NONE, bytes: input };
@@ -65,4 +70,14 @@ function samplesCompress(c: Compressor, input: Uint8Array): boolean {
 export function decompress(input: Uint8Array): Buffer {
   decompressor ??= new Decompressor();
   return decompressor.decompress(input);
+}
+
+/**
+ * Decompresses into `out` and returns the bytes produced (a view of `out`). A frame that
+ * would produce more than `out` holds is an error, never a larger allocation: the caller
+ * sizes `out` from the length it expects.
+ */
+export function decompressInto(input: Uint8Array, out: Buffer): Buffer {
+  dctx ??= new binding.DCtx();
+  return out.subarray(0, dctx.decompress(out, input));
 }

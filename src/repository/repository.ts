@@ -9,7 +9,7 @@ import { FormatError, IntegrityError, isStorageError, RepositoryNotFoundError, U
 import { idFromBytes, isHexId, type BlobId, type IndexId, type KeyId, type PackId, type SnapshotId } from '../domain/ids.js';
 import { keyedId } from '../crypto/blob-id.js';
 import type { PutOptions, Storage } from '../storage/storage.js';
-import { CodecPool } from '../workers/codec.js';
+import { CodecPool, type PartWrite, type RestoreRangeReport, type WholeFile } from '../workers/codec.js';
 import type { BlobType } from './blob-codec.js';
 import { LayeredBlobIndex, MemoryBlobIndex, type BlobIndex, type IndexedBlob } from './blob-index.js';
 import { decodeConfig, encodeConfig, type RepoConfig } from './config.js';
@@ -20,6 +20,8 @@ import { unlockRepository, type FirstKey, type Unlocked } from './unlock.js';
 import { sessionKeyPair, type BoxKeyPair } from '../crypto/sealed-box.js';
 import { newSessionKey, openSessionKey, sessionObjectKey, SESSIONS_PREFIX, type WriteSessionKey } from './session.js';
 import type { RangeBlob } from '../workers/codec-tasks.js';
+
+type RestoreTargets = { writes: readonly PartWrite[]; files: readonly WholeFile[] };
 import type { KdfProfile } from '../crypto/kdf.js';
 import { CONFIG_KEY, idOfKey, INDEX_PREFIX, indexKey, keyFileKey, packKey, PRUNE_PREFIX, prunePlanKey, SNAPSHOTS_PREFIX, snapshotKey } from './layout.js';
 import { decodePrunePlan, encodePrunePlan, type PrunePlan } from './prune-plan.js';
@@ -478,10 +480,10 @@ export class Repository {
     return this.codec.seal(b.type, b.id, await this.openBlob({ ...b, packId }, sealed));
   }
 
-  /** Opens every blob of one fetched range of a pack (see CodecPool.openRange). */
-  async openPackRange(packId: PackId, range: Buffer, base: number, blobs: readonly RangeBlob[]): Promise<(Buffer | IntegrityError)[]> {
+  /** Opens every blob of one fetched range of a pack and writes it to the restored files (see CodecPool.restoreRange). */
+  async restorePackRange(packId: PackId, range: Buffer, base: number, blobs: readonly RangeBlob[], targets: RestoreTargets): Promise<RestoreRangeReport> {
     const key = await this.packBlobKey(packId);
-    return this.codec.openRange(range, base, blobs, packKey(packId), key === this.dataKey ? undefined : key);
+    return this.codec.restoreRange(range, base, blobs, packKey(packId), targets, key === this.dataKey ? undefined : key);
   }
 
   /**

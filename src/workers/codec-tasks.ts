@@ -1,17 +1,17 @@
 /**
  * The tasks codec workers run: seal (compress + encrypt) a blob, open (decrypt +
- * decompress + check id) a blob, and back up a whole large file (file-task.ts). The same
- * handler runs inside worker threads and inline.
+ * decompress + check id) a blob, back up a whole large file (file-task.ts), and restore a
+ * fetched range of a pack to the files that need it (restore-task.ts). The same handler
+ * runs inside worker threads and inline.
  * @module
  */
 import type { BlobId } from '../domain/ids.js';
 import { FastCdc, gearTable, type ChunkSizes } from '../chunker/fastcdc.js';
 import { decodeBlob, encodeBlob, type BlobKeys, type BlobType } from '../repository/blob-codec.js';
 import { chunkFile } from './file-task.js';
-import type { TransferListItem } from 'node:worker_threads';
-import { IntegrityError } from '../domain/errors.js';
-import type { TaskHandler, TaskOutput } from './pool.js';
+import type { TaskHandler } from './pool.js';
 import { handOver } from './transfer.js';
+import { restoreRange, type RestoreRangeRequest } from './restore-task.js';
 
 export interface CodecWorkerData {
   readonly dataKey: Uint8Array;
@@ -33,15 +33,7 @@ export type CodecRequest =
       readonly key?: Uint8Array;
     }
   | { readonly op: 'chunk-file'; readonly path: string }
-  | {
-      readonly op: 'open-range';
-      /** the bytes of a pack from `base` on, holding every blob listed */
-      readonly range: Uint8Array;
-      readonly base: number;
-      readonly blobs: readonly RangeBlob[];
-      readonly where: string;
-      readonly key?: Uint8Array;
-    };
+  | RestoreRangeRequest;
 
 export interface RangeBlob {
   readonly type: BlobType;
@@ -50,9 +42,6 @@ export interface RangeBlob {
   readonly length: number;
   readonly rawLength: number;
 }
-
-/** One opened blob of a range: its plaintext, or why it could not be opened. */
-export type RangeResult = Uint8Array | { readonly error: string; readonly objectKey?: string };
 
 export function codecHandler(data: CodecWorkerData): TaskHandler<CodecRequest, unknown> {
   const keys: BlobKeys = { dataKey: Buffer.from(data.dataKey), idKey: Buffer.from(data.idKey) };
@@ -63,7 +52,14 @@ export function codecHandler(data: CodecWorkerData): TaskHandler<CodecRequest, u
     if (req.op === 'chunk-file') {
       return { result: await chunkFile(req.path, new FastCdc(gear, data.chunker), { ...keys, level: data.level }, ctx) };
     }
-    if (req.op === 'open-range') return openRange(req, req.key ? { ...keys, dataKey: Buffer.from(req.key) } : keys);
+    if (req.op === 'restore-range') {
+      const report = restoreRange(req, req.key ? { ...keys, dataKey: Buffer.from(req.key) } : keys);
+      // The range's memory goes back with the report, unreferenced: the main thread's
+      // collector, which runs far more often than an idle worker's, frees it (a worker kept
+      // up to ~55 MiB of spent ranges waiting for its own collection).
+      const back = req.range.buffer instanceof ArrayBuffer && req.range.byteLength > 0 ? [req.range.buffer] : [];
+      return { result: report, transfer: back };
+    }
     const result =
       req.op === 'seal'
         ? encodeBlob(req.type, req.id, req.raw, keys.dataKey, data.level)
@@ -71,23 +67,4 @@ export function codecHandler(data: CodecWorkerData): TaskHandler<CodecRequest, u
     const out = handOver(result);
     return { result: out.buf, transfer: out.transfer };
   };
-}
-
-/** Opens every blob of a fetched range; a damaged blob fails alone. */
-function openRange(req: Extract<CodecRequest, { op: 'open-range' }>, keys: BlobKeys): TaskOutput<RangeResult[]> {
-  const results: RangeResult[] = [];
-  const transfer: TransferListItem[] = [];
-  for (const b of req.blobs) {
-    const start = b.offset - req.base;
-    const sealed = req.range.subarray(start, start + b.length);
-    try {
-      if (start < 0 || sealed.length !== b.length) throw new IntegrityError(req.where, `${req.where}: truncated: blob ${b.id.slice(0, 8)} lies past its end`);
-      const out = handOver(decodeBlob(sealed, b.type, b.id, b.rawLength, keys, req.where));
-      results.push(out.buf);
-      transfer.push(...out.transfer);
-    } catch (e) {
-      results.push({ error: e instanceof Error ? e.message : String(e), ...(e instanceof IntegrityError ? { objectKey: e.objectKey } : {}) });
-    }
-  }
-  return { result: results, transfer };
 }
