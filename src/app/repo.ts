@@ -5,14 +5,16 @@
  * @module
  */
 import { UsageError } from '../domain/errors.js';
-import { Repository } from '../repository/repository.js';
+import type { Repository } from '../repository/repository.js';
+import { readLocks, unlockWith } from '../repository/unlock.js';
 import { openStorage as openBackend, type OpenStorageOptions } from '../storage/open-storage.js';
 import type { Storage } from '../storage/storage.js';
 import type { Catalog } from '../catalog/catalog.js';
-import { catalogHook, prepareLocalState, type LocalState, type LocalStateOptions } from './local-state.js';
-import { audited, type AuditSpec } from './audit.js';
-import { recordContact } from './repo-facts.js';
+import type { LocalState, LocalStateOptions } from './local-state.js';
+import type { AuditSpec } from './audit.js';
+import { readKeyHint, writeKeyHint } from './key-hint.js';
 import { getPassword } from './secrets.js';
+import { resolveStateDir } from './state-dir.js';
 
 export interface RepoOptions extends LocalStateOptions {
   /** repository location: a directory, or s3:http(s)://host[:port]/bucket[/prefix] */
@@ -25,6 +27,11 @@ export interface RepoOptions extends LocalStateOptions {
   readonly readOnly?: boolean;
   /** S3 credentials files, region, limits (from the agent config) */
   readonly storage?: OpenStorageOptions;
+  /**
+   * Loads what the command needs next (its part of the engine) while Argon2id runs; a
+   * failure fails the open.
+   */
+  readonly preload?: () => Promise<unknown>;
 }
 
 export function repositoryLocation(opts: RepoOptions): string {
@@ -53,9 +60,25 @@ export async function openRepositoryWithState(opts: RepoOptions): Promise<{ repo
   const password = await getPassword(opts.passwordFile);
   const localOpts: LocalStateOptions = { ...opts, catalog: opts.catalog ?? (opts.readOnly ? 'off' : 'read') };
   let catalog: Catalog | undefined;
+  const stateDir = resolveStateDir(opts.stateDir);
   try {
-    const repo = await Repository.open(storage, password, { workers: opts.workers, local: catalogHook(localOpts, (c) => (catalog = c)) });
+    // Argon2id runs on a libuv thread for much of a command's fixed cost: the repository,
+    // the catalog and the codecs (dozens of modules, native addons) load meanwhile.
+    const locks = await readLocks(storage);
+    const unlocking = unlockWith(storage, locks, password, (repositoryId) => readKeyHint(stateDir, repositoryId));
+    unlocking.catch(() => undefined);
+    const [{ Repository }, { catalogHook, prepareLocalState }, { recordContact }] = await Promise.all([
+      import('../repository/repository.js'),
+      import('./local-state.js'),
+      import('./repo-facts.js'),
+      opts.preload?.(),
+    ]).catch(async (e: unknown) => {
+      await unlocking.catch(() => undefined); // the passphrase is wiped below: not while the KDF reads it
+      throw e;
+    });
+    const repo = await Repository.openUnlocked(storage, await unlocking, { workers: opts.workers, local: catalogHook(localOpts, (c) => (catalog = c)) });
     try {
+      writeKeyHint(stateDir, repo.config.id, repo.keyId);
       const local = await prepareLocalState(repo, catalog, localOpts);
       // Writers leave what `coffre status` needs to find and describe this repository without unlocking it.
       if (local?.mode === 'write') await recordContact(repo, local.catalog, location, opts.notice);
@@ -83,7 +106,10 @@ export async function withRepository<T>(
 ): Promise<T> {
   const { repo, local } = await openRepositoryWithState(opts);
   try {
-    if (opts.audit) return await audited(repo, opts, opts.audit, () => fn(repo, local));
+    if (opts.audit) {
+      const { audited } = await import('./audit.js');
+      return await audited(repo, opts, opts.audit, () => fn(repo, local));
+    }
     return await fn(repo, local);
   } finally {
     local?.close();

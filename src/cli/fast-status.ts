@@ -11,12 +11,17 @@ const WITH_VALUE = new Set(['-r', '--repo', '--password-file', '--state-dir', '-
 
 /** Whether the command on this command line is `status`. */
 export function isStatusCall(argv: readonly string[]): boolean {
+  return commandName(argv) === 'status';
+}
+
+/** The command a command line (process.argv) names: its first operand; main() loads only that one. */
+export function commandName(argv: readonly string[]): string | undefined {
   for (let k = 2; k < argv.length; k++) {
     const a = argv[k]!;
     if (WITH_VALUE.has(a)) k++;
-    else if (!a.startsWith('-')) return a === 'status';
+    else if (!a.startsWith('-')) return a;
   }
-  return false;
+  return undefined;
 }
 
 /**

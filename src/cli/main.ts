@@ -6,35 +6,49 @@
  */
 import { Command, CommanderError } from 'commander';
 import { CoffreError, ExitCode } from '../domain/errors.js';
-import { registerAgent } from './commands/agent.js';
-import { registerAnomaly } from './commands/anomaly.js';
-import { registerAudit } from './commands/audit.js';
-import { registerBackup } from './commands/backup.js';
-import { registerCatalog } from './commands/catalog.js';
-import { registerCheck } from './commands/check.js';
-import { registerDiff } from './commands/diff.js';
-import { registerDrill } from './commands/drill.js';
-import { registerDump } from './commands/dump.js';
-import { registerFind } from './commands/find.js';
-import { registerForget } from './commands/forget.js';
-import { registerPrune } from './commands/prune.js';
-import { registerInit } from './commands/init.js';
-import { registerKey } from './commands/key.js';
-import { registerRestore } from './commands/restore.js';
-import { registerSnapshots } from './commands/snapshots.js';
-import { registerStatus } from './commands/status.js';
+import { commandName } from './fast-status.js';
 import { addGlobalOptions } from './options.js';
 
-export function buildProgram(): Command {
+type Register = (program: Command) => void;
+
+/**
+ * Each command's module, loaded only when needed: a command line names one command, and
+ * loading every command (the restorer, prune, the agent's scheduler, tar…) would cost
+ * every run about twice the module loading it needs. Help, --version and unknown names
+ * load them all. In help order.
+ */
+const COMMANDS: readonly (readonly [names: readonly string[], load: () => Promise<readonly Register[]>])[] = [
+  [['init'], async () => [(await import('./commands/init.js')).registerInit]],
+  [['backup'], async () => [(await import('./commands/backup.js')).registerBackup]],
+  [['snapshots', 'ls'], async () => [(await import('./commands/snapshots.js')).registerSnapshots]],
+  [['restore'], async () => [(await import('./commands/restore.js')).registerRestore]],
+  [['dump'], async () => [(await import('./commands/dump.js')).registerDump]],
+  [['check'], async () => [(await import('./commands/check.js')).registerCheck]],
+  [['drill'], async () => [(await import('./commands/drill.js')).registerDrill]],
+  [['key'], async () => [(await import('./commands/key.js')).registerKey]],
+  [['find'], async () => [(await import('./commands/find.js')).registerFind]],
+  [['diff'], async () => [(await import('./commands/diff.js')).registerDiff]],
+  [['forget'], async () => [(await import('./commands/forget.js')).registerForget]],
+  [['prune'], async () => [(await import('./commands/prune.js')).registerPrune]],
+  [['anomaly'], async () => [(await import('./commands/anomaly.js')).registerAnomaly]],
+  [['audit'], async () => [(await import('./commands/audit.js')).registerAudit]],
+  [['catalog'], async () => [(await import('./commands/catalog.js')).registerCatalog]],
+  [['status'], async () => [(await import('./commands/status.js')).registerStatus]],
+  [['agent'], async () => [(await import('./commands/agent.js')).registerAgent]],
+];
+
+/** The program with the command `argv` names, or with every command if it names none we know. */
+export async function buildProgram(argv: readonly string[] = []): Promise<Command> {
+  const name = commandName(argv);
+  const one = COMMANDS.find(([names]) => name !== undefined && names.includes(name));
+  const registers = (await Promise.all((one ? [one] : COMMANDS).map(([, load]) => load()))).flat();
   const program = new Command('coffre')
     .description('Encrypted, deduplicating off-site backups')
     .version('0.1.0')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s.startsWith('error: ') ? `coffre: ${s.slice(7)}` : s) });
   addGlobalOptions(program);
-  for (const register of [registerInit, registerBackup, registerSnapshots, registerRestore, registerDump, registerCheck, registerDrill, registerKey, registerFind, registerDiff, registerForget, registerPrune, registerAnomaly, registerAudit, registerCatalog, registerStatus, registerAgent]) {
-    register(program);
-  }
+  for (const register of registers) register(program);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
 }
@@ -53,7 +67,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     process.exit(ExitCode.failure);
   });
   try {
-    await buildProgram().parseAsync([...argv]);
+    await (await buildProgram(argv)).parseAsync([...argv]);
   } catch (e) {
     process.exitCode = reportError(e, debug);
   }

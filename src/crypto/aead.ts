@@ -5,7 +5,7 @@
  * between concurrent writers (borg 1.x's weakness).
  * @module
  */
-import sodium from 'sodium-native';
+import { sodium } from './sodium.js';
 
 export const KEY_BYTES = sodium.crypto_aead_xchacha20poly1305_ietf_KEYBYTES;
 export const NONCE_BYTES = sodium.crypto_aead_xchacha20poly1305_ietf_NPUBBYTES;
@@ -51,6 +51,23 @@ export function open(key: Uint8Array, sealed: Uint8Array, aad: Uint8Array): Buff
   const plain = Buffer.allocUnsafe(sealed.length - SEAL_OVERHEAD);
   try {
     sodium.crypto_aead_xchacha20poly1305_ietf_decrypt(plain, null, sealed.subarray(NONCE_BYTES), aad, nonce, key);
+  } catch {
+    throw new AuthenticationError();
+  }
+  return plain;
+}
+
+/**
+ * Like `open`, but decrypts into `out` (at least the plaintext's length) instead of a fresh
+ * buffer, and returns the plaintext as a view of it: a restore opens hundreds of megabytes
+ * blob by blob, and a fresh buffer each time costs page faults and garbage collection.
+ */
+export function openInto(key: Uint8Array, sealed: Uint8Array, aad: Uint8Array, out: Buffer): Buffer {
+  if (sealed.length < SEAL_OVERHEAD) throw new AuthenticationError();
+  const plain = out.subarray(0, sealed.length - SEAL_OVERHEAD);
+  if (plain.length !== sealed.length - SEAL_OVERHEAD) throw new RangeError('openInto: output buffer too small');
+  try {
+    sodium.crypto_aead_xchacha20poly1305_ietf_decrypt(plain, null, sealed.subarray(NONCE_BYTES), aad, sealed.subarray(0, NONCE_BYTES), key);
   } catch {
     throw new AuthenticationError();
   }

@@ -4,7 +4,7 @@
  * old key files. Runs on libuv's thread pool: the event loop is not blocked.
  * @module
  */
-import sodium from 'sodium-native';
+import { sodium } from './sodium.js';
 import { UsageError } from '../domain/errors.js';
 
 export interface KdfParams {

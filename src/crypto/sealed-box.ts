@@ -6,7 +6,7 @@
  * @module
  */
 import { createHmac } from 'node:crypto';
-import sodium from 'sodium-native';
+import { sodium } from './sodium.js';
 import { AuthenticationError } from './aead.js';
 
 export const PUBLIC_KEY_BYTES = sodium.crypto_box_PUBLICKEYBYTES;

@@ -9,9 +9,9 @@
 import { timingSafeEqual } from 'node:crypto';
 import { IntegrityError } from '../domain/errors.js';
 import { idToBytes, type BlobId } from '../domain/ids.js';
-import { AuthenticationError, open, seal, sealInto, SEAL_OVERHEAD } from '../crypto/aead.js';
+import { AuthenticationError, open, openInto, seal, sealInto, SEAL_OVERHEAD } from '../crypto/aead.js';
 import { keyedId } from '../crypto/blob-id.js';
-import { compressBound, compressIfWorthIt, compressInto, FLAG_NONE, FLAG_ZSTD } from '../compress/zstd.js';
+import { compressBound, compressIfWorthIt, compressInto, decompressInto, FLAG_NONE, FLAG_ZSTD } from '../compress/zstd.js';
 import { unwrapCompression } from './envelope.js';
 
 export type BlobType = 'data' | 'tree';
@@ -78,6 +78,69 @@ export function decodeBlob(sealed: Uint8Array, type: BlobType, id: BlobId, rawLe
     throw e;
   }
   const raw = unwrapCompression(plain, where, rawLength);
+  if (!timingSafeEqual(keyedId(keys.idKey, raw), idToBytes(id))) {
+    throw new IntegrityError(where, `${where}: blob ${id.slice(0, 8)} does not match its id`);
+  }
+  return raw;
+}
+
+/**
+ * Reusable memory for `decodeBlobInto`: one buffer for the decrypted bytes, one for the
+ * decompressed ones, grown on demand to the largest blob seen.
+ */
+export class DecodeScratch {
+  private plain = Buffer.alloc(0);
+  private raw = Buffer.alloc(0);
+
+  forPlain(n: number): Buffer {
+    if (this.plain.length < n) this.plain = Buffer.allocUnsafe(grown(n));
+    return this.plain;
+  }
+
+  forRaw(n: number): Buffer {
+    if (this.raw.length < n) this.raw = Buffer.allocUnsafe(grown(n));
+    return this.raw;
+  }
+}
+
+/** Rounded up, so that blobs of similar sizes (chunks are 0.5-8 MiB) rarely need a new one. */
+function grown(need: number): number {
+  const step = 256 * 1024;
+  return Math.ceil(need / step) * step;
+}
+
+/**
+ * `decodeBlob` without allocating: the plaintext returned is a view of `scratch`, valid
+ * until its next use. The same checks in the same order: authenticated, decompressed into
+ * exactly `rawLength` bytes at most, then checked against its id.
+ */
+export function decodeBlobInto(
+  sealed: Uint8Array,
+  type: BlobType,
+  id: BlobId,
+  rawLength: number,
+  keys: BlobKeys,
+  where: string,
+  scratch: DecodeScratch,
+): Buffer {
+  let plain: Buffer;
+  try {
+    plain = openInto(keys.dataKey, sealed, blobAad(type, id), scratch.forPlain(Math.max(0, sealed.length - SEAL_OVERHEAD)));
+  } catch (e) {
+    if (e instanceof AuthenticationError) throw new IntegrityError(where, `${where}: blob ${id.slice(0, 8)} failed authentication`);
+    throw e;
+  }
+  const flag = plain[0];
+  let raw: Buffer;
+  if (flag === FLAG_NONE) raw = plain.subarray(1);
+  else if (flag === FLAG_ZSTD) {
+    try {
+      raw = decompressInto(plain.subarray(1), scratch.forRaw(rawLength).subarray(0, rawLength));
+    } catch (e) {
+      throw new IntegrityError(where, `${where}: cannot decompress: ${(e as Error).message}`);
+    }
+  } else throw new IntegrityError(where, `${where}: unknown compression flag ${String(flag)}`);
+  if (raw.length !== rawLength) throw new IntegrityError(where, `${where}: decoded ${raw.length} bytes, expected ${rawLength}`);
   if (!timingSafeEqual(keyedId(keys.idKey, raw), idToBytes(id))) {
     throw new IntegrityError(where, `${where}: blob ${id.slice(0, 8)} does not match its id`);
   }

@@ -5,7 +5,7 @@
  * @module
  */
 import { createHash, hkdfSync } from 'node:crypto';
-import { FormatError, IntegrityError, isStorageError, RepositoryNotFoundError, UsageError, WriteOnlyError, WrongPasswordError } from '../domain/errors.js';
+import { FormatError, IntegrityError, isStorageError, RepositoryNotFoundError, UsageError, WriteOnlyError } from '../domain/errors.js';
 import { idFromBytes, isHexId, type BlobId, type IndexId, type KeyId, type PackId, type SnapshotId } from '../domain/ids.js';
 import { keyedId } from '../crypto/blob-id.js';
 import type { Body, PutOptions, Storage } from '../storage/storage.js';
@@ -13,18 +13,21 @@ import { removeStaleSpools } from './pack-spool.js';
 import { mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { CodecPool } from '../workers/codec.js';
+import { CodecPool, type PartWrite, type RestoreRangeReport, type WholeFile } from '../workers/codec.js';
 import type { BlobType } from './blob-codec.js';
 import { LayeredBlobIndex, MemoryBlobIndex, type BlobIndex, type IndexedBlob } from './blob-index.js';
 import { decodeConfig, encodeConfig, type RepoConfig } from './config.js';
 import { envelopeSession, openEnvelope, sealEnvelope, type SealingKey } from './envelope.js';
 import { decodeIndex, encodeIndex, type IndexContent } from './index-file.js';
-import { createKeyFile, parseKeyFile, unlockKeyFile, type UnlockedKeys } from './keyfile.js';
+import { createKeyFile, type UnlockedKeys } from './keyfile.js';
+import { unlockRepository, type FirstKey, type Unlocked } from './unlock.js';
 import { sessionKeyPair, type BoxKeyPair } from '../crypto/sealed-box.js';
 import { newSessionKey, openSessionKey, sessionObjectKey, SESSIONS_PREFIX, type WriteSessionKey } from './session.js';
 import type { RangeBlob } from '../workers/codec-tasks.js';
+
+type RestoreTargets = { writes: readonly PartWrite[]; files: readonly WholeFile[] };
 import type { KdfProfile } from '../crypto/kdf.js';
-import { CONFIG_KEY, idOfKey, INDEX_PREFIX, indexKey, keyFileKey, KEYS_PREFIX, packKey, PRUNE_PREFIX, prunePlanKey, SNAPSHOTS_PREFIX, snapshotKey } from './layout.js';
+import { CONFIG_KEY, idOfKey, INDEX_PREFIX, indexKey, keyFileKey, packKey, PRUNE_PREFIX, prunePlanKey, SNAPSHOTS_PREFIX, snapshotKey } from './layout.js';
 import { decodePrunePlan, encodePrunePlan, type PrunePlan } from './prune-plan.js';
 import { decodePackHeader, headerLengthFromTrailer, PACK_TRAILER_BYTES, type PackBuilder, type PackEntry } from './pack.js';
 import { decodeSnapshot, encodeSnapshot, type Snapshot } from './snapshot.js';
@@ -43,6 +46,8 @@ export interface OpenOptions {
    * what it returns takes precedence over `index` and `cache`.
    */
   readonly local?: (config: RepoConfig) => { readonly index?: BlobIndex; readonly cache?: ObjectCache } | undefined;
+  /** The key file to try first (see unlockRepository). */
+  readonly firstKey?: FirstKey;
 }
 
 export interface SnapshotEntry {
@@ -111,13 +116,15 @@ export class Repository {
   }
 
   static async open(storage: Storage, password: Uint8Array, opts: OpenOptions = {}): Promise<Repository> {
-    const configBytes = await storage.get(CONFIG_KEY).catch((e: unknown) => {
-      if (isStorageError(e, 'not-found')) {
-        throw new RepositoryNotFoundError(`no repository at ${storage.location}`, { hint: 'create one with "coffre init"' });
-      }
-      throw e;
-    });
-    const { keys, keyId, repositoryId } = await unlock(storage, password);
+    return Repository.openUnlocked(storage, await unlockRepository(storage, password, opts.firstKey), opts);
+  }
+
+  /**
+   * Opens what `unlockRepository` unlocked. Callers that start the unlock themselves can load
+   * this module (and the rest of the engine) while Argon2id runs.
+   */
+  static async openUnlocked(storage: Storage, unlocked: Unlocked, opts: Omit<OpenOptions, 'firstKey'> = {}): Promise<Repository> {
+    const { configBytes, keys, keyId, repositoryId } = unlocked;
     // A write-only key carries the config's plaintext: it cannot open the sealed `config`.
     const config =
       keys.kind === 'full'
@@ -506,10 +513,10 @@ export class Repository {
     return this.codec.seal(b.type, b.id, await this.openBlob({ ...b, packId }, sealed));
   }
 
-  /** Opens every blob of one fetched range of a pack (see CodecPool.openRange). */
-  async openPackRange(packId: PackId, range: Buffer, base: number, blobs: readonly RangeBlob[]): Promise<(Buffer | IntegrityError)[]> {
+  /** Opens every blob of one fetched range of a pack and writes it to the restored files (see CodecPool.restoreRange). */
+  async restorePackRange(packId: PackId, range: Buffer, base: number, blobs: readonly RangeBlob[], targets: RestoreTargets): Promise<RestoreRangeReport> {
     const key = await this.packBlobKey(packId);
-    return this.codec.openRange(range, base, blobs, packKey(packId), key === this.dataKey ? undefined : key);
+    return this.codec.restoreRange(range, base, blobs, packKey(packId), targets, key === this.dataKey ? undefined : key);
   }
 
   /**
@@ -684,20 +691,6 @@ export class Repository {
       if (!isStorageError(e, 'already-exists')) throw e;
     }
   }
-}
-
-async function unlock(storage: Storage, password: Uint8Array): Promise<{ keys: UnlockedKeys; keyId: KeyId; repositoryId: string }> {
-  let tried = 0;
-  for await (const o of storage.list(KEYS_PREFIX)) {
-    const id = idOfKey(o.key);
-    if (!isHexId(id)) continue;
-    tried++;
-    const file = parseKeyFile(await storage.get(o.key), o.key);
-    const keys = await unlockKeyFile(file, password);
-    if (keys) return { keys, keyId: id as KeyId, repositoryId: file.repositoryId };
-  }
-  if (tried === 0) throw new RepositoryNotFoundError(`no key files in ${storage.location}/keys`);
-  throw new WrongPasswordError(`wrong passphrase: it opens none of the ${tried} key file(s) of ${storage.location}`);
 }
 
 function sha256Id<T extends IndexId | SnapshotId | PackId | KeyId>(bytes: Uint8Array): T {

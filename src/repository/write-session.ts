@@ -100,7 +100,8 @@ export class WriteSession {
 
   /**
    * Reserves a blob id for this session: true if the blob is new, and the caller must then
-   * deliver it sealed through `addSealed` (the worker-side path); false if it is known.
+   * store it (a worker thread seals it into its pack, handed over through `adoptPack`);
+   * false if it is known.
    */
   claim(id: BlobId): boolean {
     this.throwIfFailed();
@@ -110,8 +111,8 @@ export class WriteSession {
     return true;
   }
 
-  /** Adds a blob claimed with `claim` and sealed elsewhere (a worker thread). */
-  addSealed(type: BlobType, id: BlobId, sealed: Buffer, rawLength: number): void {
+  /** Adds a blob claimed with `claim` and sealed (by `saveBlob`) to the pack built here. */
+  private addSealed(type: BlobType, id: BlobId, sealed: Buffer, rawLength: number): void {
     this.stats.bytesNew += rawLength;
     this.addToPack(type, id, sealed, rawLength);
   }

@@ -5,6 +5,10 @@
  * killed leaves only part files; the next restore keeps the pieces of them that are
  * intact (checked against their ids) and fetches the rest. Also the metadata of
  * directories and symlinks.
+ *
+ * The bytes themselves are written by the worker threads that open the blobs
+ * (workers/restore-task.ts); this module decides names and metadata and finishes what the
+ * workers do not.
  * @module
  */
 import { createHash } from 'node:crypto';
@@ -12,6 +16,7 @@ import { constants as fsc } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import type { TreeNode } from '../repository/tree.js';
+import type { WholeFile } from '../workers/restore-task.js';
 
 const isRoot = process.getuid?.() === 0;
 
@@ -22,69 +27,11 @@ export function partPath(final: string): string {
 }
 
 /**
- * A few part files kept open between blobs. Packs deliver a file's blobs one by one, often
- * many to the same file: reopening it for each blob costs two system calls and, for large
- * restores, most of the time spent outside decryption. Handles are shared by concurrent
- * writers (positional writes need no ordering) and closed least recently used first, only
- * when no write is using them.
+ * One file being restored. Most files are restored whole by the worker that opens the range
+ * holding all their blobs (`wholeFile`, workers/restore-task.ts). A file whose blobs span
+ * several ranges, or a part file being resumed, is created here (`prepare`), written by
+ * workers range by range, and finished here once every piece has arrived.
  */
-export class OpenFiles {
-  private readonly open = new Map<string, { fh: Promise<fs.FileHandle>; users: number }>();
-
-  constructor(readonly max = 32) {}
-
-  async use<T>(p: string, fn: (fh: fs.FileHandle) => Promise<T>): Promise<T> {
-    let e = this.open.get(p);
-    if (e) this.open.delete(p); // re-insert: most recently used last
-    else e = { fh: fs.open(p, fsc.O_RDWR | fsc.O_NOFOLLOW), users: 0 };
-    this.open.set(p, e);
-    e.users++;
-    try {
-      return await fn(await e.fh);
-    } finally {
-      e.users--;
-      await this.evict();
-    }
-  }
-
-  /** Creates (or empties) `p`, mode 0600, and keeps it open for the writes to come. */
-  async create(p: string, size: number, preallocate: boolean): Promise<void> {
-    await this.close(p);
-    // O_NOFOLLOW: a symlink planted at the predictable part name (a directory others can
-    // write, a restore run as root) must not redirect the write to another file.
-    const fh = await fs.open(p, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_TRUNC | fsc.O_NOFOLLOW, 0o600);
-    try {
-      // The final size from the start: a part file left by a killed run can then be resumed.
-      if (preallocate) await fh.truncate(size);
-    } catch (e) {
-      await fh.close();
-      throw e;
-    }
-    this.open.set(p, { fh: Promise.resolve(fh), users: 0 });
-    await this.evict();
-  }
-
-  /** Closes the handle of `p` (before its metadata is applied and it is renamed). */
-  async close(p: string): Promise<void> {
-    const e = this.open.get(p);
-    if (!e) return;
-    this.open.delete(p);
-    await (await e.fh.catch(() => undefined))?.close();
-  }
-
-  async closeAll(): Promise<void> {
-    await Promise.all([...this.open.keys()].map((p) => this.close(p)));
-  }
-
-  private async evict(): Promise<void> {
-    if (this.open.size <= this.max) return;
-    for (const [p, e] of this.open) {
-      if (this.open.size <= this.max) break;
-      if (e.users === 0) await this.close(p);
-    }
-  }
-}
-
 export class FileWriter {
   private created: Promise<void> | undefined;
   private remaining: number;
@@ -99,7 +46,6 @@ export class FileWriter {
   constructor(
     readonly final: string,
     readonly node: TreeNode,
-    private readonly files: OpenFiles = new OpenFiles(1),
     /** the file's directory was created by this restore (mode 0700 so far): no setgid bit to inherit */
     private readonly inFreshDir = false,
   ) {
@@ -112,6 +58,11 @@ export class FileWriter {
 
   get complete(): boolean {
     return this.remaining === 0 && this.failed === undefined;
+  }
+
+  /** a part file is already there: kept by `resume`, or created by `prepare` */
+  get started(): boolean {
+    return this.created !== undefined;
   }
 
   fail(reason: string, object?: string): void {
@@ -151,33 +102,52 @@ export class FileWriter {
     return have;
   }
 
-  /** Writes one blob at its offset; resolves true when this was the file's last blob. */
-  async write(offset: number, data: Uint8Array): Promise<boolean> {
-    await this.create();
-    await this.files.use(this.part, async (fh) => {
-      let done = 0;
-      while (done < data.length) done += (await fh.write(data, done, data.length - done, offset + done)).bytesWritten;
-    });
-    return --this.remaining === 0;
+  /**
+   * Creates (or empties) the part file, mode 0600, once, before the first piece is written
+   * into it: at its final size from the start, so that a part file left by a killed run can
+   * be resumed.
+   */
+  prepare(): Promise<void> {
+    this.created ??= (async () => {
+      // O_NOFOLLOW: a symlink planted at the predictable part name (a directory others can
+      // write, a restore run as root) must not redirect the write to another file.
+      const fh = await fs.open(this.part, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_TRUNC | fsc.O_NOFOLLOW, 0o600);
+      try {
+        if ((this.node.content?.length ?? 0) > 1) await fh.truncate(this.node.size ?? 0);
+      } finally {
+        await fh.close();
+      }
+    })();
+    return this.created;
+  }
+
+  /** `n` pieces were written into the part file; true when it now holds them all. */
+  delivered(n = 1): boolean {
+    this.remaining -= n;
+    return this.remaining === 0;
+  }
+
+  /** A worker restored the whole file and renamed it into place. */
+  restoredWhole(): void {
+    this.remaining = 0;
+  }
+
+  /** What a worker needs to restore this file whole: its names, metadata, and where each piece goes. */
+  wholeFile(pieces: { blob: number; offset: number }[]): WholeFile {
+    const n = this.node;
+    const owner = isRoot && !(this.inFreshDir && n.uid === process.getuid?.() && n.gid === process.getgid?.()) ? { uid: n.uid, gid: n.gid } : undefined;
+    return { part: this.part, final: this.final, pieces, mode: n.mode, mtime: mtimeSeconds(n), ...(owner ? { owner } : {}) };
   }
 
   /** Applies mode, owner and times, then renames the part file into place. */
   async finish(): Promise<void> {
-    await this.create();
-    await this.files.close(this.part);
+    await this.prepare();
     await applyMetadata(this.part, this.node, this.inFreshDir);
     await fs.rename(this.part, this.final);
   }
 
   async discard(): Promise<void> {
-    await this.files.close(this.part);
     await fs.rm(this.part, { force: true });
-  }
-
-  private create(): Promise<void> {
-    // A one-piece file is written whole by its only write: nothing to preallocate.
-    this.created ??= this.files.create(this.part, this.node.size ?? 0, (this.node.content?.length ?? 0) > 1);
-    return this.created;
   }
 }
 

@@ -10,6 +10,12 @@
  * pieces of a part file left by a killed restore are kept, which is what makes an
  * interrupted restore resumable.
  *
+ * The worker threads do the heavy part (workers/restore-task.ts): each opens a fetched range
+ * blob by blob into reused memory and writes the bytes into the files, and restores whole
+ * the files all of whose blobs are in that range (most small files) — create, write, owner,
+ * mode, times, rename. The main thread fetches ranges, creates and finishes the files whose
+ * blobs span several ranges, and keeps count; plaintext never comes back to it.
+ *
  * Memory stays bounded: at most `concurrency` ranges of at most RANGE_MAX bytes are held,
  * and at most OPEN_LIMIT ranges are being opened (one worker task each) at once. Ranges rather than
  * whole packs are the unit of work so that fetching, decrypting and writing overlap.
@@ -23,7 +29,8 @@ import { packKey } from '../repository/layout.js';
 import { forEachLimited, type Repository } from '../repository/repository.js';
 import { Semaphore } from '../util/semaphore.js';
 import type { TreeNode } from '../repository/tree.js';
-import { alreadyRestored, applyMetadata, createSymlink, FileWriter, OpenFiles } from './file-writer.js';
+import type { PartWrite, WholeFile } from '../workers/codec.js';
+import { alreadyRestored, applyMetadata, createSymlink, FileWriter } from './file-writer.js';
 import { planItems, planPacks, type PackPlan, type PlannedFile, type RestorePlan } from './plan.js';
 import { verifyFile } from './verify.js';
 
@@ -115,7 +122,6 @@ export async function restorePlan(repo: Repository, plan: RestorePlan, opts: Res
     if ((await fs.mkdir(p, { recursive: true, mode: 0o700 })) !== undefined) fresh.add(p);
   }
 
-  const files = new OpenFiles();
   const writers = new Map<PlannedFile, FileWriter>();
   const present = new Map<PlannedFile, Set<number>>();
   let skipped = 0;
@@ -123,7 +129,7 @@ export async function restorePlan(repo: Repository, plan: RestorePlan, opts: Res
   await forEachLimited(plan.files, CHECK_CONCURRENCY, async (f) => {
     const final = dest(f.snapshotPath);
     const inFreshDir = fresh.has(path.dirname(final));
-    const w = new FileWriter(final, f.node, files, inFreshDir);
+    const w = new FileWriter(final, f.node, inFreshDir);
     if (inFreshDir) {
       writers.set(f, w);
       return;
@@ -167,16 +173,22 @@ export async function restorePlan(repo: Repository, plan: RestorePlan, opts: Res
 
   const opening = new Semaphore(OPEN_LIMIT);
   const ranges = packs.flatMap((pack) => (repo.storage.capabilities.rangeReads ? coalesce(pack.blobs) : [pack.blobs]).map((blobs) => ({ pack, blobs })));
-  try {
-    await forEachLimited(ranges, opts.concurrency ?? DEFAULT_CONCURRENCY, async ({ pack, blobs }) => {
-      await restoreRange(repo, pack, blobs, writers, opening, async (f, w, bytes) => {
-        bytesDone += bytes;
-        if (w.complete) await finish(f, w);
-      });
-    });
-  } finally {
-    await files.closeAll();
-  }
+  const whole = wholeInOneRange(ranges);
+  const sink: RangeSink = {
+    writers,
+    whole: (f) => whole.has(f) && !writers.get(f)!.started,
+    written: async (f, w, bytes) => {
+      bytesDone += bytes;
+      if (w.complete) await finish(f, w);
+    },
+    restored: (w) => {
+      w.restoredWhole();
+      bytesDone += w.node.size ?? 0;
+      filesDone++;
+      progress();
+    },
+  };
+  await forEachLimited(ranges, opts.concurrency ?? DEFAULT_CONCURRENCY, ({ pack, blobs }) => restoreRange(repo, pack, blobs, opening, sink));
 
   for (const [f, w] of writers) {
     if (w.failed !== undefined) {
@@ -231,7 +243,32 @@ export async function restorePlan(repo: Repository, plan: RestorePlan, opts: Res
   };
 }
 
-type Delivered = (f: PlannedFile, w: FileWriter, bytes: number) => Promise<void>;
+/** Where a range's blobs go, and what to do as they arrive. */
+interface RangeSink {
+  readonly writers: Map<PlannedFile, FileWriter>;
+  /** a file a worker restores from start to finish: all its blobs are in one range, and no part file exists yet */
+  whole(f: PlannedFile): boolean;
+  /** pieces of a file finished here were written into its part file */
+  written(f: PlannedFile, w: FileWriter, bytes: number): Promise<void>;
+  /** a worker restored a whole file and renamed it into place */
+  restored(w: FileWriter): void;
+}
+
+/** The files whose every needed blob is in a single range. */
+function wholeInOneRange(ranges: readonly { blobs: PackPlan['blobs'] }[]): Set<PlannedFile> {
+  const rangeOf = new Map<PlannedFile, number>();
+  const split = new Set<PlannedFile>();
+  ranges.forEach(({ blobs }, i) => {
+    for (const b of blobs) {
+      for (const { file } of b.targets) {
+        const r = rangeOf.get(file);
+        if (r === undefined) rangeOf.set(file, i);
+        else if (r !== i) split.add(file);
+      }
+    }
+  });
+  return new Set([...rangeOf.keys()].filter((f) => !split.has(f)));
+}
 
 /** Which storage object an error blames: the one it names, else `fallback`; undefined for storage trouble. */
 function blamed(e: unknown, fallback: string): string | undefined {
@@ -241,17 +278,13 @@ function blamed(e: unknown, fallback: string): string | undefined {
 }
 
 /**
- * Fetches one range of a pack and writes each of its blobs wherever it is needed. On
- * storage that cannot read ranges, the range is the whole pack.
+ * Fetches one range of a pack and has a worker open each of its blobs and write it wherever
+ * it is needed (workers/restore-task.ts): into the part files of files finished here, and
+ * whole files the worker finishes itself. On storage that cannot read ranges, the range is
+ * the whole pack.
  */
-async function restoreRange(
-  repo: Repository,
-  pack: PackPlan,
-  group: PackPlan['blobs'],
-  writers: Map<PlannedFile, FileWriter>,
-  opening: Semaphore,
-  delivered: Delivered,
-): Promise<void> {
+async function restoreRange(repo: Repository, pack: PackPlan, group: PackPlan['blobs'], opening: Semaphore, sink: RangeSink): Promise<void> {
+  const { writers } = sink;
   const key = packKey(pack.packId);
   const live = (t: { file: PlannedFile }) => writers.get(t.file)!.failed === undefined;
   if (!group.some((b) => b.targets.some(live))) return;
@@ -278,35 +311,63 @@ async function restoreRange(
     }
     return;
   }
-  // One worker task opens the whole range: the range moves to the worker without a copy and
-  // the plaintexts come back the same way (a message per blob cost more than the crypto).
+
+  // part files of files finished here: created once, before their first piece is written
   const wanted = group.filter((b) => b.targets.some(live));
-  let opened: (Buffer | IntegrityError)[];
+  const toPrepare = new Set(wanted.flatMap((b) => b.targets.filter((t) => live(t) && !sink.whole(t.file)).map((t) => writers.get(t.file)!)));
+  await Promise.all([...toPrepare].map((w) => w.prepare().catch((e: unknown) => w.fail(describeError(e)))));
+
+  const writes: PartWrite[] = [];
+  const writeTargets: { file: PlannedFile; w: FileWriter; bytes: number }[] = [];
+  const fileWriters: FileWriter[] = [];
+  const pieces: { blob: number; offset: number }[][] = [];
+  const wholeIndex = new Map<PlannedFile, number>();
+  wanted.forEach(({ blob, targets }, i) => {
+    for (const t of targets) {
+      const w = writers.get(t.file)!;
+      if (w.failed !== undefined) continue;
+      if (toPrepare.has(w)) {
+        writes.push({ blob: i, part: w.part, offset: t.offset });
+        writeTargets.push({ file: t.file, w, bytes: blob.rawLength });
+        continue;
+      }
+      let k = wholeIndex.get(t.file);
+      if (k === undefined) {
+        wholeIndex.set(t.file, (k = fileWriters.length));
+        fileWriters.push(w);
+        pieces.push([]);
+      }
+      pieces[k]!.push({ blob: i, offset: t.offset });
+    }
+  });
+  const files: WholeFile[] = fileWriters.map((w, k) => w.wholeFile(pieces[k]!));
+
+  let report;
   try {
-    opened = await opening.run(() => repo.openPackRange(pack.packId, range, base, wanted.map((b) => b.blob)));
+    report = await opening.run(() => repo.restorePackRange(pack.packId, range, base, wanted.map((b) => b.blob), { writes, files }));
   } catch (e) {
     for (const { targets } of wanted) for (const t of targets) writers.get(t.file)!.fail(describeError(e), blamed(e, key) ?? key);
     return;
   }
-  await Promise.all(
-    wanted.map(async ({ targets }, i) => {
-      const raw = opened[i]!;
-      if (raw instanceof IntegrityError) {
-        for (const t of targets) writers.get(t.file)!.fail(raw.message, raw.objectKey);
-        return;
-      }
-      for (const t of targets) {
-        const w = writers.get(t.file)!;
-        if (w.failed !== undefined) continue;
-        try {
-          await w.write(t.offset, raw);
-          await delivered(t.file, w, raw.length);
-        } catch (e) {
-          w.fail(describeError(e));
-        }
-      }
-    }),
-  );
+  report.files.forEach((err, k) => {
+    const w = fileWriters[k]!;
+    if (err === undefined) sink.restored(w);
+    else w.fail(err.error, err.objectKey);
+  });
+  for (const [i, { file, w, bytes }] of writeTargets.entries()) {
+    if (w.failed !== undefined) continue;
+    const err = report.blobs[writes[i]!.blob] ?? report.writes[i];
+    if (err !== undefined) {
+      w.fail(err.error, err.objectKey);
+      continue;
+    }
+    w.delivered();
+    try {
+      await sink.written(file, w, bytes);
+    } catch (e) {
+      w.fail(describeError(e));
+    }
+  }
 }
 
 function coalesce<T extends { blob: { offset: number; length: number } }>(blobs: readonly T[]): T[][] {

@@ -6,16 +6,17 @@
 import type { BlobId } from '../domain/ids.js';
 import type { ChunkSizes } from '../chunker/fastcdc.js';
 import { encodeBlob, type BlobKeys, type BlobType } from '../repository/blob-codec.js';
-import { IntegrityError } from '../domain/errors.js';
-import { codecHandler, type CodecRequest, type CodecWorkerData, type RangeBlob, type RangeResult } from './codec-tasks.js';
+import { codecHandler, type CodecRequest, type CodecWorkerData, type RangeBlob } from './codec-tasks.js';
 import type { ChunkFileResult, DedupQuery, PackFilled } from './file-task.js';
 import type { SpooledPack } from '../repository/pack-spool.js';
 import type { SmallFileResult } from './small-files-task.js';
+import type { PartWrite, RestoreRangeReport, WholeFile } from './restore-task.js';
 import { defaultPoolSize, WorkerPool, workerScript } from './pool.js';
 import { detached } from './transfer.js';
 
 export type { ChunkFileResult, DedupQuery, PackFilled } from './file-task.js';
 export type { SmallFileResult } from './small-files-task.js';
+export type { PartWrite, RestoreRangeReport, TaskError, WholeFile } from './restore-task.js';
 
 export interface FileConversation {
   /** For each id, whether the worker should seal and store that chunk (it is new). */
@@ -73,14 +74,22 @@ export class CodecPool {
   }
 
   /**
-   * Opens every blob of one fetched range of a pack in a single task: the range moves to
-   * the worker without a copy when it owns its memory (do not use it afterwards), and the
-   * plaintexts come back the same way. A damaged blob yields an IntegrityError in its slot.
+   * Opens every blob of one fetched range of a pack and writes it where it goes, in a worker
+   * (restore-task.ts): to part files named in `writes`, and whole files created, finished
+   * and renamed there. The range moves to the worker without a copy when it owns its memory
+   * (do not use it afterwards); only the report comes back.
    */
-  async openRange(range: Buffer, base: number, blobs: readonly RangeBlob[], where: string, key?: Uint8Array): Promise<(Buffer | IntegrityError)[]> {
+  async restoreRange(
+    range: Buffer,
+    base: number,
+    blobs: readonly RangeBlob[],
+    where: string,
+    targets: { writes: readonly PartWrite[]; files: readonly WholeFile[] },
+    key?: Uint8Array,
+  ): Promise<RestoreRangeReport> {
     const d = this.pool.size > 0 ? detached(range) : { buf: range, transfer: [] };
-    const out = (await this.pool.run({ op: 'open-range', range: d.buf, base, blobs, where, ...(key ? { key } : {}) }, d.transfer)) as RangeResult[];
-    return out.map((r) => (r instanceof Uint8Array ? toBuffer(r) : new IntegrityError(r.objectKey ?? where, r.error)));
+    const req = { op: 'restore-range', range: d.buf, base, blobs, where, writes: targets.writes, files: targets.files, ...(key ? { key } : {}) } as const;
+    return (await this.pool.run(req, d.transfer)) as RestoreRangeReport;
   }
 
   /**
@@ -89,13 +98,6 @@ export class CodecPool {
    */
   chunkFile(path: string, spoolDir: string, talk: FileConversation): Promise<ChunkFileResult> {
     return this.pool.run({ op: 'chunk-file', path, spoolDir }, [], (msg) => this.converse(msg, talk)) as Promise<ChunkFileResult>;
-  }
-
-  private converse(msg: unknown, talk: FileConversation): unknown {
-    const m = msg as DedupQuery | PackFilled;
-    if (m.kind === 'dedup') return talk.dedup(m.ids);
-    talk.pack(spooledPack(m.pack));
-    return undefined;
   }
 
   /**
@@ -115,6 +117,13 @@ export class CodecPool {
   /** Drops the packs the workers are filling (a failed backup): their files are removed. */
   async discardPacks(): Promise<void> {
     await this.pool.runOnEach({ op: 'discard-pack' });
+  }
+
+  private converse(msg: unknown, talk: FileConversation): unknown {
+    const m = msg as DedupQuery | PackFilled;
+    if (m.kind === 'dedup') return talk.dedup(m.ids);
+    talk.pack(spooledPack(m.pack));
+    return undefined;
   }
 
   close(): Promise<void> {

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { AuditSpec } from '../../app/audit.js';
-import { runBackup } from '../../app/backup.js';
+import type { runBackup } from '../../app/backup.js';
 import { withRepository } from '../../app/repo.js';
 import { IncompleteError } from '../../domain/errors.js';
 import { formatBytes, formatDuration } from '../../ui/format.js';
@@ -35,8 +35,10 @@ export function registerBackup(program: Command): void {
           ...(s.suspect ? { detail: 'snapshot flagged suspect (mass change)' } : {}),
         }),
       };
-      const s = await withRepository({ ...repoOptions(cmd, { catalog: 'write', command: 'backup' }), audit }, (repo, local) =>
-        runBackup(repo, {
+      // The backup engine loads while the repository is unlocked.
+      const engine = () => import('../../app/backup.js');
+      const s = await withRepository({ ...repoOptions(cmd, { catalog: 'write', command: 'backup', preload: engine }), audit }, async (repo, local) =>
+        (await engine()).runBackup(repo, {
           paths,
           exclude: opts.exclude,
           tags: opts.tag,

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import { runRestore } from '../../app/restore.js';
-import { restoreTar } from './tar-output.js';
+import type { runRestore } from '../../app/restore.js';
 import type { AuditSpec } from '../../app/audit.js';
 import { withRepository } from '../../app/repo.js';
 
@@ -34,7 +33,7 @@ export function registerRestore(program: Command): void {
       if (opts.tar !== undefined) {
         if (opts.target !== undefined) throw new UsageError('--tar and --target exclude each other');
         if (opts.verify) throw new UsageError('--verify re-reads restored files; with --tar every blob is authenticated as it is written');
-        return restoreTar(cmd, ref, { file: opts.tar, include: opts.include, overwrite: opts.overwrite, json: opts.json });
+        return (await import('./tar-output.js')).restoreTar(cmd, ref, { file: opts.tar, include: opts.include, overwrite: opts.overwrite, json: opts.json });
       }
       if (!opts.target) throw new UsageError('restore needs --target DIR (or --tar FILE)');
       const audit: AuditSpec<RestoreSummary> = {
@@ -42,8 +41,10 @@ export function registerRestore(program: Command): void {
         what: { snapshot: ref, ...(opts.include ? { paths: opts.include } : {}), detail: opts.verify ? 'to a directory, verified' : 'to a directory' },
         after: (r) => ({ snapshot: r.snapshotId, counts: { files: r.files, bytes: r.bytes, failures: r.failures.length }, result: r.failures.length ? 'incomplete' : 'ok' }),
       };
-      const r = await withRepository({ ...repoOptions(cmd), audit }, (repo) =>
-        runRestore(repo, { snapshot: ref, target: opts.target!, include: opts.include, verify: opts.verify, overwrite: opts.overwrite }),
+      // The restorer loads while the repository is unlocked.
+      const engine = () => import('../../app/restore.js');
+      const r = await withRepository({ ...repoOptions(cmd, { preload: engine }), audit }, async (repo) =>
+        (await engine()).runRestore(repo, { snapshot: ref, target: opts.target!, include: opts.include, verify: opts.verify, overwrite: opts.overwrite }),
       );
       if (opts.json) printJson(r);
       else {
