@@ -98,6 +98,7 @@ const CHECK_CONCURRENCY = 16;
 
 export async function restoreTree(repo: Repository, rootTree: BlobId, opts: RestoreOptions): Promise<RestoreResult> {
   const started = Date.now();
+  repo.codec.warmUp(); // the threads load their modules while the snapshot's trees are read
   const plan = await planItems(repo, rootTree, opts.include ?? [], { concurrency: opts.treeConcurrency });
   const result = await restorePlan(repo, plan, opts);
   return { ...result, planMs: result.planMs + (Date.now() - started - result.durationMs), durationMs: Date.now() - started };
