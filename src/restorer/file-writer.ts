@@ -136,7 +136,7 @@ export class FileWriter {
   wholeFile(pieces: { blob: number; offset: number }[]): WholeFile {
     const n = this.node;
     const owner = isRoot && !(this.inFreshDir && n.uid === process.getuid?.() && n.gid === process.getgid?.()) ? { uid: n.uid, gid: n.gid } : undefined;
-    return { part: this.part, final: this.final, pieces, mode: n.mode, mtime: mtimeSeconds(n), ...(owner ? { owner } : {}) };
+    return { part: this.part, final: this.final, size: n.size ?? 0, pieces, mode: n.mode, mtime: mtimeSeconds(n), ...(owner ? { owner } : {}) };
   }
 
   /** Applies mode, owner and times, then renames the part file into place. */

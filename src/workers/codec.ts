@@ -53,6 +53,11 @@ export class CodecPool {
     this.pool = new WorkerPool(script, data, size, codecHandler(data));
   }
 
+  /** Starts the worker threads now (each loads its modules: ~0.1 s) so that they are ready for the first task. */
+  warmUp(): void {
+    this.pool.warmUp();
+  }
+
   get threads(): number {
     return this.pool.size;
   }

@@ -90,6 +90,11 @@ export class WorkerPool<Req, Res> {
     if (script && size > 0) this.notStarted = { script, workerData, size };
   }
 
+  /** Starts the threads now rather than on the first task: their start-up then overlaps other work. */
+  warmUp(): void {
+    if (!this.closed && !this.failure) this.start();
+  }
+
   private start(): void {
     const todo = this.notStarted;
     if (!todo) return;

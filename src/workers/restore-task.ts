@@ -40,6 +40,7 @@ export interface PartWrite {
 export interface WholeFile {
   readonly part: string;
   readonly final: string;
+  readonly size: number;
   /** where each of its pieces goes: index into the range's blobs, offset in the file */
   readonly pieces: readonly { readonly blob: number; readonly offset: number }[];
   readonly mode: number;
@@ -124,9 +125,7 @@ export function restoreRange(req: RestoreRangeRequest, keys: BlobKeys): RestoreR
       for (const p of pieces[b]!) {
         if (files[p.file] !== undefined) continue;
         try {
-          // O_NOFOLLOW: a symlink planted at the predictable part name (a directory others
-          // can write, a restore run as root) must not redirect the write to another file.
-          fds[p.file] ??= fs.openSync(req.files[p.file]!.part, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_TRUNC | fsc.O_NOFOLLOW, 0o600);
+          fds[p.file] ??= createPart(req.files[p.file]!);
           writeAll(fds[p.file]!, raw, p.offset);
         } catch (e) {
           files[p.file] = taskError(e);
@@ -147,7 +146,7 @@ export function restoreRange(req: RestoreRangeRequest, keys: BlobKeys): RestoreR
     req.files.forEach((f, i) => {
       if (files[i] === undefined) {
         try {
-          const fd = (fds[i] ??= fs.openSync(f.part, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_TRUNC | fsc.O_NOFOLLOW, 0o600));
+          const fd = (fds[i] ??= createPart(f));
           // owner first: a chown clears the setuid and setgid bits the mode may set
           if (f.owner) fs.fchownSync(fd, f.owner.uid, f.owner.gid);
           fs.fchmodSync(fd, f.mode);
@@ -170,6 +169,23 @@ export function restoreRange(req: RestoreRangeRequest, keys: BlobKeys): RestoreR
     for (const fd of partFds.values()) fs.closeSync(fd);
   }
   return { blobs, writes, files };
+}
+
+/**
+ * O_NOFOLLOW: a symlink planted at the predictable part name (a directory others can write,
+ * a restore run as root) must not redirect the write to another file. A file of several
+ * pieces is given its final size first, as the main thread does, so that the pieces of a
+ * part file left by a killed run can be kept (FileWriter.resume).
+ */
+function createPart(f: WholeFile): number {
+  const fd = fs.openSync(f.part, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_TRUNC | fsc.O_NOFOLLOW, 0o600);
+  try {
+    if (f.pieces.length > 1) fs.ftruncateSync(fd, f.size);
+  } catch (e) {
+    fs.closeSync(fd);
+    throw e;
+  }
+  return fd;
 }
 
 function writeAll(fd: number, data: Uint8Array, position: number): void {
