@@ -5,14 +5,21 @@
  * unfinished one is moved to the front to make room (it is shorter than the largest chunk).
  * The views stay valid until the next `room()`.
  *
- * The buffer holds the largest chunk plus one read; for a smaller file, its size plus one
- * byte (to see its end without another read).
+ * The buffer grows up to the largest chunk plus one read (for a smaller file, its size plus
+ * one byte, to see its end without another read), and one buffer per thread is kept for the
+ * next file: allocating a large buffer per file left the workers' memory fragmented, and
+ * the process grew with the number of files.
  * @module
  */
 import type { FastCdc } from './fastcdc.js';
 
+/** A buffer a finished window left behind, for the next file this thread reads. */
+let spare: Buffer | undefined;
+
 export class ChunkWindow {
-  private readonly buf: Buffer;
+  private buf: Buffer;
+  /** the most the buffer ever needs: the largest chunk plus one read, or the file plus one byte */
+  private readonly capacity: number;
   /** where the chunk being cut begins */
   private start = 0;
   /** bytes in the buffer */
@@ -30,7 +37,16 @@ export class ChunkWindow {
     private readonly expectedSize: number,
   ) {
     cdc.reset();
-    this.buf = Buffer.allocUnsafeSlow(Math.min(cdc.maxSize + readBytes, expectedSize + 1));
+    this.capacity = Math.min(cdc.maxSize + readBytes, expectedSize + 1);
+    // Most chunks are near the average size: start with room for a few reads and grow only
+    // for a long chunk. A buffer left by the previous file is reused when it is large enough.
+    const initial = Math.min(this.capacity, 4 * readBytes);
+    if (spare && spare.length >= initial && spare.length <= this.capacity) {
+      this.buf = spare;
+      spare = undefined;
+    } else {
+      this.buf = Buffer.allocUnsafeSlow(initial);
+    }
   }
 
   /** Where the next read goes (empty when the buffer is full: the file grew past its size). */
@@ -41,6 +57,11 @@ export class ChunkWindow {
       this.end -= this.start;
       this.scanned -= this.start;
       this.start = 0;
+    }
+    if (this.buf.length - this.end < wanted && this.buf.length < this.capacity) {
+      const grown = Buffer.allocUnsafeSlow(Math.min(this.capacity, Math.max(2 * this.buf.length, this.end + wanted)));
+      this.buf.copy(grown, 0, 0, this.end);
+      this.buf = grown;
     }
     return this.buf.subarray(this.end, this.end + Math.min(this.readBytes, this.buf.length - this.end));
   }
@@ -61,5 +82,10 @@ export class ChunkWindow {
       this.start = this.end;
     }
     return chunks;
+  }
+
+  /** The file is done and its chunks are stored: the buffer may serve the next file. */
+  release(): void {
+    if (!spare || spare.length < this.buf.length) spare = this.buf;
   }
 }

@@ -27,7 +27,7 @@ import { packIsFull } from '../repository/pack.js';
 import { PackSpool, type SpooledPack } from '../repository/pack-spool.js';
 import type { TaskContext } from './pool.js';
 
-const READ_BYTES = 4 * 1024 * 1024;
+const READ_BYTES = 1024 * 1024;
 const MAX_ATTEMPTS = 3;
 
 export type { FileIdentityWire } from './file-identity.js';
@@ -116,6 +116,7 @@ async function readAll(fd: number, expected: number, cdc: FastCdc, keys: FileTas
     const chunks = window.commit(n, eof);
     if (chunks.length) await store(chunks, keys, packer, ctx, content);
   }
+  window.release();
   return { content, size };
 }
 
