@@ -34,7 +34,13 @@ export interface RepoConfig {
 
 export const DEFAULT_CHUNKER = { minSize: 512 * 1024, avgSize: 1024 * 1024, maxSize: 8 * 1024 * 1024 } as const;
 export const DEFAULT_PACK_SIZE = 16 * 1024 * 1024;
-export const DEFAULT_COMPRESSION_LEVEL = 3;
+/**
+ * zstd level 2 for new repositories. Measured on the bench's small dataset (CSV text and random
+ * data, same build, levels interleaved, 4 runs each): a first backup used 2.8 s of CPU at level 2
+ * against 3.5 s at level 3, for a repository 0.8 % larger (level 1: 2.5 s, but 3 % larger).
+ * Each repository keeps the level it was created with (config.compression.level).
+ */
+export const DEFAULT_COMPRESSION_LEVEL = 2;
 
 export function encodeConfig(c: RepoConfig): Buffer {
   return Buffer.from(JSON.stringify(c), 'utf8');

@@ -12,7 +12,7 @@ export function registerInit(program: Command): void {
     .addOption(new Option('--object-lock-mode <mode>', 'S3 Object Lock retention for every object').choices(['compliance', 'governance']))
     .option('--object-lock-days <n>', 'retention period in days', positiveInt('--object-lock-days'))
     .addOption(new Option('--kdf <profile>', 'Argon2id cost of the key file').choices(Object.keys(KDF_PROFILES)).default('moderate'))
-    .option('--compression-level <n>', 'zstd level, 0 = off (default 3)', nonNegativeInt('--compression-level'))
+    .option('--compression-level <n>', 'zstd level, 0 = off (default 2)', nonNegativeInt('--compression-level'))
     .option('--json', 'print the result as JSON')
     .action(async (opts: { objectLockMode?: 'compliance' | 'governance'; objectLockDays?: number; kdf: string; compressionLevel?: number; json?: boolean }, cmd: Command) => {
       const r = await initRepo({
