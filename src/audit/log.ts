@@ -139,13 +139,19 @@ export class AuditLog {
     const deadline = Date.now() + LOCK_WAIT_MS;
     for (;;) {
       try {
-        fs.closeSync(fs.openSync(this.lockFile, 'wx', 0o600));
+        const fd = fs.openSync(this.lockFile, 'wx', 0o600);
+        try {
+          fs.writeSync(fd, String(process.pid));
+        } finally {
+          fs.closeSync(fd);
+        }
         break;
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-        // A holder killed while appending leaves its lock: appends take milliseconds.
+        // A holder killed while appending leaves its lock: appends take milliseconds, so a lock
+        // whose process is gone, or older than LOCK_STALE_MS, is stale.
         const age = Date.now() - (fs.statSync(this.lockFile, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
-        if (age > LOCK_STALE_MS) fs.rmSync(this.lockFile, { force: true });
+        if (age > LOCK_STALE_MS || holderIsGone(this.lockFile)) fs.rmSync(this.lockFile, { force: true });
         else if (Date.now() > deadline) throw new Error(`audit log ${this.file} is locked by another process (${this.lockFile})`);
         else Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
       }
@@ -155,6 +161,23 @@ export class AuditLog {
     } finally {
       fs.rmSync(this.lockFile, { force: true });
     }
+  }
+}
+
+/** The lock names a process (its pid) that no longer runs. An empty or unreadable lock is not judged. */
+function holderIsGone(lockFile: string): boolean {
+  let pid: number;
+  try {
+    pid = Number(fs.readFileSync(lockFile, 'utf8'));
+  } catch {
+    return false;
+  }
+  if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'ESRCH';
   }
 }
 

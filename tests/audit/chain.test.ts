@@ -3,6 +3,7 @@
  * and every kind of tampering with the local log — an edited field, a removed line, two
  * lines swapped, the end cut off, a forged line — is found and named by sequence number.
  */
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -34,6 +35,22 @@ describe('audit chain', () => {
     expect(new Set(es.map((e) => e.chain)).size).toBe(1);
     expect(verify(log)).toEqual([]);
     expect(fs.statSync(log.file).mode & 0o077).toBe(0);
+  });
+
+  it('takes over at once a lock left by a killed process, and waits for a live holder', () => {
+    const log = freshLog(1);
+    const lock = log.file.replace(/\.log$/, '.lock');
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout.toString();
+    fs.writeFileSync(lock, dead);
+    // The lock is fresh (30 s would make it stale), so only its dead holder lets this append
+    // through: otherwise it would wait 10 s and fail, as in the live case below.
+    log.append(entry(2), KEY);
+    expect(fs.existsSync(lock)).toBe(false);
+    // A live holder (pid 1 runs): the append gives up after its wait, naming the lock.
+    fs.writeFileSync(lock, '1');
+    expect(() => log.append(entry(3), KEY)).toThrow(/locked by another process/);
+    fs.rmSync(lock);
+    expect(verify(log)).toEqual([]);
   });
 
   it('finds an edited entry', () => {
