@@ -1,12 +1,12 @@
 /**
  * Writing blobs: deduplicate against the index, seal in worker threads, gather into packs
  * (data and trees apart), upload packs a few at a time, and record them in index objects
- * once they are stored. Chunks of large files are sealed and packed by the worker threads
- * themselves, in pack files on disk (pack-spool.ts): the session only claims their ids and
- * stores the packs the workers hand over (`adoptPack`). Blobs sealed for the main thread
- * (small files, trees) are packed here, in memory. Everything is bounded: a caller of `saveBlob` waits while too many
- * blobs are being sealed or too many packs are waiting for upload, so memory stays flat
- * whatever the size of the input.
+ * once they are stored. File content (chunks of large files, small files) is sealed and
+ * packed by the worker threads themselves, in pack files on disk (pack-spool.ts): the session
+ * only claims their ids and stores the packs the workers hand over (`adoptPack`). Blobs given
+ * to `saveBlob` (trees) are packed here, in memory. Everything is bounded: a caller of
+ * `saveBlob` or a worker asking about new ids waits while too many blobs are being sealed or
+ * too many packs are waiting for upload, so memory stays flat whatever the size of the input.
  *
  * Write order (DESIGN invariants 1 and 5): a pack is listed in an index object only after
  * it is stored; an index object is written every `indexEvery` packs and at `flush`, so a
