@@ -109,6 +109,9 @@ async function backupInSession(
   const run = new BackupRun(repo, session, opts);
   let rootTree: BlobId;
   try {
+    // Where the workers write their packs: a directory that cannot be used stops the backup
+    // here, before any file is read (later, each file would only report it as its own failure).
+    await session.spoolDir();
     rootTree = await run.saveRoot(paths, parent ? await readParentTree(repo, parent.snapshot.tree) : undefined);
     await session.flush();
   } catch (e) {

@@ -11,7 +11,8 @@ import { randomBytes } from 'node:crypto';
 import { constants as fsc } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import { StorageError, type StorageErrorKind } from '../domain/errors.js';
+import { StorageError } from '../domain/errors.js';
+import { fsStorageError } from './fs-errors.js';
 import { bodyBytes, isFileBody, type Body, type FileBody, type ObjectInfo, type PutOptions, type Storage, type StorageCapabilities } from './storage.js';
 
 const TMP_DIR = 'tmp';
@@ -194,26 +195,9 @@ export class LocalStorage implements Storage {
   }
 
   private classify(e: unknown, key: string): StorageError {
-    if (e instanceof StorageError) return e;
-    const code = (e as NodeJS.ErrnoException)?.code;
-    const kinds: Record<string, StorageErrorKind> = {
-      ENOENT: 'not-found',
-      ENOTDIR: 'not-found',
-      EEXIST: 'already-exists',
-      EACCES: 'permission',
-      EPERM: 'permission',
-      EROFS: 'permission',
-      ENOSPC: 'no-space',
-      EDQUOT: 'no-space',
-      EIO: 'other',
-      EMFILE: 'transient',
-      ENFILE: 'transient',
-      EAGAIN: 'transient',
-    };
-    const kind: StorageErrorKind = (code !== undefined ? kinds[code] : undefined) ?? 'other';
-    const what = kind === 'already-exists' ? 'object already exists' : (e as Error)?.message ?? String(e);
-    return new StorageError(kind, `${path.join(this.root, key)}: ${what}`, { cause: e });
+    return fsStorageError(e, path.join(this.root, key));
   }
+
 }
 
 async function syncDir(dir: string): Promise<void> {

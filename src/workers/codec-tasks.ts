@@ -9,7 +9,8 @@
 import type { BlobId } from '../domain/ids.js';
 import { FastCdc, gearTable, type ChunkSizes } from '../chunker/fastcdc.js';
 import { decodeBlob, encodeBlob, type BlobKeys, type BlobType } from '../repository/blob-codec.js';
-import { chunkFile, WorkerPacker } from './file-task.js';
+import { chunkFile } from './file-task.js';
+import { WorkerPacker } from './worker-packer.js';
 import { saveSmallFiles } from './small-files-task.js';
 import type { SealingKey } from '../repository/envelope.js';
 import type { TaskHandler } from './pool.js';

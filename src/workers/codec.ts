@@ -7,14 +7,14 @@ import type { BlobId } from '../domain/ids.js';
 import type { ChunkSizes } from '../chunker/fastcdc.js';
 import { encodeBlob, type BlobKeys, type BlobType } from '../repository/blob-codec.js';
 import { codecHandler, type CodecRequest, type CodecWorkerData, type RangeBlob } from './codec-tasks.js';
-import type { ChunkFileResult, DedupQuery, PackFilled } from './file-task.js';
+import type { ChunkFileResult } from './file-task.js';
+import type { DedupQuery, PackFilled } from './worker-packer.js';
 import type { SpooledPack } from '../repository/pack-spool.js';
 import type { SmallFileResult } from './small-files-task.js';
 import type { PartWrite, RestoreRangeReport, WholeFile } from './restore-task.js';
 import { defaultPoolSize, WorkerPool, workerScript } from './pool.js';
 import { detached } from './transfer.js';
 
-export type { ChunkFileResult, DedupQuery, PackFilled } from './file-task.js';
 export type { SmallFileResult } from './small-files-task.js';
 export type { PartWrite, RestoreRangeReport, TaskError, WholeFile } from './restore-task.js';
 

@@ -13,7 +13,7 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker, type TransferListItem } from 'node:worker_threads';
-import { IntegrityError } from '../domain/errors.js';
+import { IntegrityError, StorageError, type StorageErrorKind } from '../domain/errors.js';
 
 export interface TaskContext {
   ask(msg: unknown, transfer?: TransferListItem[]): Promise<unknown>;
@@ -33,7 +33,7 @@ export type OnTaskMessage = (msg: unknown) => unknown;
 /** Worker → main. */
 export type FromWorker =
   | { id: number; kind: 'result'; result: unknown }
-  | { id: number; kind: 'error'; error: string; objectKey?: string; code?: string }
+  | { id: number; kind: 'error'; error: string; objectKey?: string; code?: string; storageKind?: StorageErrorKind }
   | { id: number; kind: 'ask'; seq: number; msg: unknown }
   | { id: number; kind: 'tell'; msg: unknown };
 
@@ -186,6 +186,7 @@ export class WorkerPool<Req, Res> {
     slot.inflight.delete(m.id);
     if (m.kind === 'result') p.resolve(m.result);
     else if (m.objectKey !== undefined) p.reject(new IntegrityError(m.objectKey, m.error));
+    else if (m.storageKind !== undefined) p.reject(new StorageError(m.storageKind, m.error));
     else p.reject(Object.assign(new Error(m.error), m.code === undefined ? {} : { code: m.code }));
   }
 

@@ -5,7 +5,7 @@
  * @module
  */
 import { parentPort } from 'node:worker_threads';
-import { IntegrityError } from '../domain/errors.js';
+import { IntegrityError, StorageError } from '../domain/errors.js';
 import type { FromWorker, TaskContext, TaskHandler, ToWorker } from './pool.js';
 
 export function serve<Req, Res>(handler: TaskHandler<Req, Res>): void {
@@ -42,6 +42,8 @@ export function serve<Req, Res>(handler: TaskHandler<Req, Res>): void {
             kind: 'error',
             error: e instanceof Error ? e.message : String(e),
             ...(e instanceof IntegrityError ? { objectKey: e.objectKey } : {}),
+            // A storage failure (a pack file that cannot be written) stays one: it stops the backup.
+            ...(e instanceof StorageError ? { storageKind: e.kind } : {}),
             // A file system error keeps its code (ENOENT: the file was deleted meanwhile…).
             ...(typeof (e as NodeJS.ErrnoException).code === 'string' ? { code: (e as NodeJS.ErrnoException).code } : {}),
           }),

@@ -2,7 +2,7 @@
  * Backing up a batch of small files inside a worker thread: each file is one chunk, read in
  * one go, named with its keyed id; one question to the main thread covers the whole batch
  * (which ids are new), and the new ones are sealed into this worker's pack like large
- * files' chunks. Per file, the main thread only sends a path and gets an id back: for a
+ * files' chunks (worker-packer.ts). Per file, the main thread only sends a path and gets an id back: for a
  * tree of many small files, reading, hashing, sealing and the messages per file were the
  * main thread's largest costs.
  *
@@ -12,14 +12,12 @@
  * not the batch's.
  * @module
  */
-import { closeSync, constants as fsc, openSync, readSync } from 'node:fs';
+import { closeSync } from 'node:fs';
 import { keyedId } from '../crypto/blob-id.js';
 import { idFromBytes, type BlobId } from '../domain/ids.js';
-import type { DedupQuery, FileTaskKeys, PackFilled, WorkerPacker } from './file-task.js';
-import { identity, same, type FileIdentityWire } from './file-identity.js';
+import { identity, openSource, READ_ATTEMPTS, readFully, same, type FileIdentityWire } from './file-identity.js';
 import type { TaskContext } from './pool.js';
-
-const MAX_ATTEMPTS = 3;
+import type { FileTaskKeys, WorkerPacker } from './worker-packer.js';
 
 export type SmallFileResult =
   | {
@@ -49,18 +47,9 @@ export async function saveSmallFiles(
   ctx: TaskContext,
 ): Promise<SmallFileResult[]> {
   const read = paths.map((p) => readSmall(p, minChunk));
-  const named: { i: number; id: BlobId; bytes: Buffer }[] = [];
-  for (const [i, r] of read.entries()) {
-    if ('bytes' in r && r.bytes.length > 0) named.push({ i, id: idFromBytes<BlobId>(keyedId(keys.idKey, r.bytes)), bytes: r.bytes });
-  }
-  const wanted = named.length ? ((await ctx.ask({ kind: 'dedup', ids: named.map((n) => n.id) } satisfies DedupQuery)) as boolean[]) : [];
-  const ids = new Map<number, BlobId>();
-  for (const [k, n] of named.entries()) {
-    ids.set(n.i, n.id);
-    if (!wanted[k]) continue;
-    const pack = packer.add(n.id, packer.scratch.encode('data', n.id, n.bytes, keys.dataKey, keys.level), n.bytes.length);
-    if (pack) ctx.tell({ kind: 'pack', pack } satisfies PackFilled);
-  }
+  const named = read.flatMap((r, i) => ('bytes' in r && r.bytes.length > 0 ? [{ i, id: idFromBytes<BlobId>(keyedId(keys.idKey, r.bytes)), bytes: r.bytes }] : []));
+  if (named.length) await packer.storeNew(named.map((n) => n.id), named.map((n) => n.bytes), keys, ctx);
+  const ids = new Map(named.map((n) => [n.i, n.id]));
   return read.map((r, i): SmallFileResult => {
     if (!('bytes' in r)) return r;
     const id = ids.get(i);
@@ -72,8 +61,7 @@ function readSmall(path: string, minChunk: number): ReadFile | Exclude<SmallFile
   let bytesRead = 0;
   try {
     for (let attempt = 1; ; attempt++) {
-      // O_NOFOLLOW: the walk saw a regular file; if it became a symlink since, do not follow it.
-      const fd = openSync(path, fsc.O_RDONLY | fsc.O_NOFOLLOW);
+      const fd = openSource(path);
       try {
         const before = identity(fd);
         if (before.size >= BigInt(minChunk)) return { kind: 'large' };
@@ -83,7 +71,7 @@ function readSmall(path: string, minChunk: number): ReadFile | Exclude<SmallFile
         bytesRead += n;
         const after = identity(fd);
         const stable = same(before, after) && BigInt(n) === after.size;
-        if (stable || attempt >= MAX_ATTEMPTS) return { bytes: buf.subarray(0, n), bytesRead, identity: before, changedWhileRead: !stable };
+        if (stable || attempt >= READ_ATTEMPTS) return { bytes: buf.subarray(0, n), bytesRead, identity: before, changedWhileRead: !stable };
       } finally {
         closeSync(fd);
       }
@@ -92,14 +80,4 @@ function readSmall(path: string, minChunk: number): ReadFile | Exclude<SmallFile
     const code = (e as NodeJS.ErrnoException).code;
     return { kind: 'error', message: e instanceof Error ? e.message : String(e), ...(typeof code === 'string' ? { code } : {}) };
   }
-}
-
-function readFully(fd: number, buf: Buffer): number {
-  let done = 0;
-  while (done < buf.length) {
-    const n = readSync(fd, buf, done, buf.length - done, done);
-    if (n === 0) break;
-    done += n;
-  }
-  return done;
 }
