@@ -10,7 +10,7 @@ import { idFromBytes, isHexId, type BlobId, type IndexId, type KeyId, type PackI
 import { keyedId } from '../crypto/blob-id.js';
 import type { Body, PutOptions, Storage } from '../storage/storage.js';
 import { removeStaleSpools } from './pack-spool.js';
-import { mkdir } from 'node:fs/promises';
+import { lstat, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { CodecPool, type PartWrite, type RestoreRangeReport, type WholeFile } from '../workers/codec.js';
@@ -453,11 +453,7 @@ export class Repository {
    */
   spoolDir(): Promise<string> {
     this.spoolDirReady ??= (async () => {
-      let dir = await this.storage.spoolDir?.();
-      if (dir === undefined) {
-        dir = path.join(tmpdir(), `coffre-spool-${process.getuid?.() ?? 0}`);
-        await mkdir(dir, { recursive: true, mode: 0o700 });
-      }
+      const dir = (await this.storage.spoolDir?.()) ?? (await privateTempDir(`coffre-spool-${process.getuid?.() ?? 0}`));
       removeStaleSpools(dir);
       return dir;
     })();
@@ -711,4 +707,20 @@ export async function forEachLimited<T>(items: readonly T[], limit: number, fn: 
     while (next < items.length) await fn(items[next++]!);
   });
   await Promise.all(runners);
+}
+
+/**
+ * A directory of ours under $TMPDIR. /tmp is shared: a directory of that name that someone
+ * else made (or a symlink to one) would let them swap a pack between its sealing and its
+ * upload, so anything but a directory owned by this user that others cannot enter is refused.
+ */
+async function privateTempDir(name: string): Promise<string> {
+  const dir = path.join(tmpdir(), name);
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const st = await lstat(dir);
+  const uid = process.getuid?.();
+  if (!st.isDirectory() || (uid !== undefined && st.uid !== uid) || (st.mode & 0o077) !== 0) {
+    throw new UsageError(`${dir}: not a private directory of this user (mode ${(st.mode & 0o777).toString(8)}); remove it, or set TMPDIR to a directory of your own`);
+  }
+  return dir;
 }

@@ -62,7 +62,6 @@ export class WriteSession {
   /** Packs being stored or waiting for an upload slot. */
   private readonly uploads = new Set<Promise<void>>();
   private readonly uploadSlots: Semaphore;
-  private spoolDirReady: Promise<string> | undefined;
   /** Callers of `waitForRoom` waiting for a sealing task or an upload to end. */
   private roomWaiters: (() => void)[] = [];
   private unindexed: IndexedPack[] = [];
@@ -80,9 +79,9 @@ export class WriteSession {
     this.indexEvery = opts.indexEvery ?? 16;
   }
 
-  /** Where worker threads write the packs they fill. */
+  /** Where worker threads write the packs they fill (the repository knows it once for all sessions). */
   spoolDir(): Promise<string> {
-    return (this.spoolDirReady ??= this.repo.spoolDir());
+    return this.repo.spoolDir();
   }
 
   /** Takes a pack a worker thread filled with blobs it claimed: it is stored like the others. */
