@@ -121,10 +121,9 @@ export class FileWriter {
     return this.created;
   }
 
-  /** `n` pieces were written into the part file; true when it now holds them all. */
-  delivered(n = 1): boolean {
-    this.remaining -= n;
-    return this.remaining === 0;
+  /** A piece was written into the part file (`complete` says when it holds them all). */
+  delivered(): void {
+    this.remaining--;
   }
 
   /** A worker restored the whole file and renamed it into place. */
