@@ -318,11 +318,7 @@ async function planNew(
 
   if (toRepack.length) {
     say(`repacking ${toRepack.length} pack(s): ${rewriteBytes} bytes still in use`);
-    await repack(
-      repo,
-      ws,
-      toRepack.map((p) => p.id),
-    );
+    await repack(repo, ws, toRepack.map((p) => p.id));
     await testPauseInPrune('repacked');
   }
   const candidates = new Set<PackId>([...remove, ...toRepack].map((p) => p.id));
