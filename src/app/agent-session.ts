@@ -20,7 +20,7 @@ import type { Repository } from '../repository/repository.js';
 import { drillRecord, type DrillReport } from './drill.js';
 import { beginWriting, type LocalState } from './local-state.js';
 import { openRepositoryWithState, type RepoOptions } from './repo.js';
-import { readSecretFile } from './secrets.js';
+import { readSecretFile } from '../util/secret-file.js';
 import { readCredentialFiles } from '../storage/s3/credentials.js';
 
 /**

@@ -8,8 +8,6 @@
 import { UsageError } from '../domain/errors.js';
 import { readSecretFile } from '../util/secret-file.js';
 
-export { readSecretFile };
-
 /** Reads a line from the terminal without echoing it. */
 export async function promptSecret(prompt: string): Promise<Buffer> {
   const stdin = process.stdin;

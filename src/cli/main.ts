@@ -17,31 +17,31 @@ type Register = (program: Command) => void;
  * every run about twice the module loading it needs. Help, --version and unknown names
  * load them all. In help order.
  */
-const COMMANDS: readonly (readonly [names: readonly string[], load: () => Promise<readonly Register[]>])[] = [
-  [['init'], async () => [(await import('./commands/init.js')).registerInit]],
-  [['backup'], async () => [(await import('./commands/backup.js')).registerBackup]],
-  [['snapshots', 'ls'], async () => [(await import('./commands/snapshots.js')).registerSnapshots]],
-  [['restore'], async () => [(await import('./commands/restore.js')).registerRestore]],
-  [['dump'], async () => [(await import('./commands/dump.js')).registerDump]],
-  [['check'], async () => [(await import('./commands/check.js')).registerCheck]],
-  [['drill'], async () => [(await import('./commands/drill.js')).registerDrill]],
-  [['key'], async () => [(await import('./commands/key.js')).registerKey]],
-  [['find'], async () => [(await import('./commands/find.js')).registerFind]],
-  [['diff'], async () => [(await import('./commands/diff.js')).registerDiff]],
-  [['forget'], async () => [(await import('./commands/forget.js')).registerForget]],
-  [['prune'], async () => [(await import('./commands/prune.js')).registerPrune]],
-  [['anomaly'], async () => [(await import('./commands/anomaly.js')).registerAnomaly]],
-  [['audit'], async () => [(await import('./commands/audit.js')).registerAudit]],
-  [['catalog'], async () => [(await import('./commands/catalog.js')).registerCatalog]],
-  [['status'], async () => [(await import('./commands/status.js')).registerStatus]],
-  [['agent'], async () => [(await import('./commands/agent.js')).registerAgent]],
+const COMMANDS: readonly (readonly [names: readonly string[], load: () => Promise<Register>])[] = [
+  [['init'], async () => (await import('./commands/init.js')).registerInit],
+  [['backup'], async () => (await import('./commands/backup.js')).registerBackup],
+  [['snapshots', 'ls'], async () => (await import('./commands/snapshots.js')).registerSnapshots],
+  [['restore'], async () => (await import('./commands/restore.js')).registerRestore],
+  [['dump'], async () => (await import('./commands/dump.js')).registerDump],
+  [['check'], async () => (await import('./commands/check.js')).registerCheck],
+  [['drill'], async () => (await import('./commands/drill.js')).registerDrill],
+  [['key'], async () => (await import('./commands/key.js')).registerKey],
+  [['find'], async () => (await import('./commands/find.js')).registerFind],
+  [['diff'], async () => (await import('./commands/diff.js')).registerDiff],
+  [['forget'], async () => (await import('./commands/forget.js')).registerForget],
+  [['prune'], async () => (await import('./commands/prune.js')).registerPrune],
+  [['anomaly'], async () => (await import('./commands/anomaly.js')).registerAnomaly],
+  [['audit'], async () => (await import('./commands/audit.js')).registerAudit],
+  [['catalog'], async () => (await import('./commands/catalog.js')).registerCatalog],
+  [['status'], async () => (await import('./commands/status.js')).registerStatus],
+  [['agent'], async () => (await import('./commands/agent.js')).registerAgent],
 ];
 
 /** The program with the command `argv` names, or with every command if it names none we know. */
 export async function buildProgram(argv: readonly string[] = []): Promise<Command> {
   const name = commandName(argv);
   const one = COMMANDS.find(([names]) => name !== undefined && names.includes(name));
-  const registers = (await Promise.all((one ? [one] : COMMANDS).map(([, load]) => load()))).flat();
+  const registers = await Promise.all((one ? [one] : COMMANDS).map(([, load]) => load()));
   const program = new Command('coffre')
     .description('Encrypted, deduplicating off-site backups')
     .version('0.1.0')

@@ -27,12 +27,13 @@ export function randomBytes(n: number): Buffer {
   return b;
 }
 
-/** Seals `plain` into a fresh buffer; `prefix` extra zero bytes are reserved in front of the nonce. */
+/**
+ * Seals `plain` into a fresh buffer; `prefix` bytes are reserved in front of the nonce for
+ * the caller to fill (they are not initialised).
+ */
 export function seal(key: Uint8Array, plain: Uint8Array, aad: Uint8Array, prefix = 0): Buffer {
-  const out = Buffer.allocUnsafe(prefix + NONCE_BYTES + plain.length + TAG_BYTES);
-  const nonce = out.subarray(prefix, prefix + NONCE_BYTES);
-  sodium.randombytes_buf(nonce);
-  sodium.crypto_aead_xchacha20poly1305_ietf_encrypt(out.subarray(prefix + NONCE_BYTES), plain, aad, null, nonce, key);
+  const out = Buffer.allocUnsafe(prefix + SEAL_OVERHEAD + plain.length);
+  sealInto(out.subarray(prefix), key, plain, aad);
   return out;
 }
 
@@ -47,14 +48,7 @@ export function sealInto(out: Buffer, key: Uint8Array, plain: Uint8Array, aad: U
 
 export function open(key: Uint8Array, sealed: Uint8Array, aad: Uint8Array): Buffer {
   if (sealed.length < SEAL_OVERHEAD) throw new AuthenticationError();
-  const nonce = sealed.subarray(0, NONCE_BYTES);
-  const plain = Buffer.allocUnsafe(sealed.length - SEAL_OVERHEAD);
-  try {
-    sodium.crypto_aead_xchacha20poly1305_ietf_decrypt(plain, null, sealed.subarray(NONCE_BYTES), aad, nonce, key);
-  } catch {
-    throw new AuthenticationError();
-  }
-  return plain;
+  return openInto(key, sealed, aad, Buffer.allocUnsafe(sealed.length - SEAL_OVERHEAD));
 }
 
 /**

@@ -9,7 +9,6 @@ import { createHmac } from 'node:crypto';
 import { sodium } from './sodium.js';
 import { AuthenticationError } from './aead.js';
 
-export const PUBLIC_KEY_BYTES = sodium.crypto_box_PUBLICKEYBYTES;
 export const SEALED_BOX_OVERHEAD = sodium.crypto_box_SEALBYTES;
 
 export interface BoxKeyPair {

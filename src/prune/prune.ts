@@ -206,8 +206,11 @@ async function finishPlans(
     }
     return false;
   };
+  // One question per pack (a round trip each on S3): asked several at a time, as deletes go.
   const lockedPacks = new Set<PackId>();
-  for (const id of doomed) if (await locked(packKey(id))) lockedPacks.add(id);
+  await forEachLimited([...doomed], DELETE_CONCURRENCY, async (id) => {
+    if (await locked(packKey(id))) lockedPacks.add(id);
+  });
   const freePacks = new Set([...doomed].filter((id) => !lockedPacks.has(id)));
 
   // An index object may go once every pack it names is going now, is gone, or is named by
@@ -262,7 +265,7 @@ async function finishPlans(
   return {
     deleted: { plans: due.length, packs: freePacks.size, bytes, indexes: leaving.size + spent },
     keptNeeded: kept.size,
-    waiting,
+    waiting: waiting.sort((a, b) => a.key.localeCompare(b.key)),
     rewritten,
   };
 }
@@ -318,11 +321,7 @@ async function planNew(
 
   if (toRepack.length) {
     say(`repacking ${toRepack.length} pack(s): ${rewriteBytes} bytes still in use`);
-    await repack(
-      repo,
-      ws,
-      toRepack.map((p) => p.id),
-    );
+    await repack(repo, ws, toRepack.map((p) => p.id));
     await testPauseInPrune('repacked');
   }
   const candidates = new Set<PackId>([...remove, ...toRepack].map((p) => p.id));

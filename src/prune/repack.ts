@@ -9,7 +9,7 @@
  * for a backup); nothing is deleted here.
  * @module
  */
-import type { IndexId, PackId } from '../domain/ids.js';
+import type { PackId } from '../domain/ids.js';
 import type { BlobType } from '../repository/blob-codec.js';
 import type { IndexedPack } from '../repository/index-file.js';
 import { packKey } from '../repository/layout.js';
@@ -20,20 +20,10 @@ import type { PruneWorkspace } from './workspace.js';
 /** Packs per index object written by prune (backups write one every 16 packs). */
 export const PACKS_PER_INDEX = 16;
 
-export interface RepackResult {
-  readonly packs: number;
-  readonly blobs: number;
-  readonly bytes: number;
-  readonly indexes: IndexId[];
-}
-
-export async function repack(repo: Repository, ws: PruneWorkspace, packs: readonly PackId[]): Promise<RepackResult> {
+export async function repack(repo: Repository, ws: PruneWorkspace, packs: readonly PackId[]): Promise<void> {
   const builders: Record<BlobType, PackBuilder> = { data: new PackBuilder(), tree: new PackBuilder() };
   const written: IndexedPack[] = [];
-  const indexes: IndexId[] = [];
   const copied = new Set<string>(); // the blobs repacked in this run only: bounded by what is copied
-  let blobs = 0;
-  let bytes = 0;
   const flush = async (type: BlobType) => {
     const b = builders[type];
     if (b.count === 0) return;
@@ -41,13 +31,11 @@ export async function repack(repo: Repository, ws: PruneWorkspace, packs: readon
     const { id, bytes: packBytes, entries } = repo.finishPack(b);
     await repo.savePack(id, packBytes);
     written.push({ packId: id, size: packBytes.length, blobs: entries });
-    bytes += packBytes.length;
     if (written.length % PACKS_PER_INDEX === 0) await writeIndex(written.slice(-PACKS_PER_INDEX));
   };
   const writeIndex = async (group: IndexedPack[]) => {
     if (group.length === 0) return;
     const id = await repo.saveIndex({ supersedes: [], packs: group });
-    indexes.push(id);
     for (const p of group) ws.addStored(p.packId, p.size);
     ws.addIndex(id, { supersedes: [], packs: group });
   };
@@ -60,7 +48,6 @@ export async function repack(repo: Repository, ws: PruneWorkspace, packs: readon
     for (const e of used) {
       copied.add(e.id);
       builders[e.type].add(e.type, e.id, await repo.blobForRepack(old, e, whole.subarray(e.offset, e.offset + e.length)), e.rawLength);
-      blobs++;
       if (packIsFull(builders[e.type].size, builders[e.type].count, repo.config.packSize, repo.packSealing())) await flush(e.type);
     }
   }
@@ -68,5 +55,4 @@ export async function repack(repo: Repository, ws: PruneWorkspace, packs: readon
   await flush('tree');
   const rest = written.length % PACKS_PER_INDEX;
   if (rest) await writeIndex(written.slice(-rest));
-  return { packs: written.length, blobs, bytes, indexes };
 }

@@ -9,10 +9,9 @@
 import { timingSafeEqual } from 'node:crypto';
 import { IntegrityError } from '../domain/errors.js';
 import { idToBytes, type BlobId } from '../domain/ids.js';
-import { AuthenticationError, open, openInto, seal, sealInto, SEAL_OVERHEAD } from '../crypto/aead.js';
+import { AuthenticationError, openInto, seal, sealInto, SEAL_OVERHEAD } from '../crypto/aead.js';
 import { keyedId } from '../crypto/blob-id.js';
 import { compressBound, compressIfWorthIt, compressInto, decompressInto, FLAG_NONE, FLAG_ZSTD } from '../compress/zstd.js';
-import { unwrapCompression } from './envelope.js';
 
 export type BlobType = 'data' | 'tree';
 export const BLOB_TYPE_CODE: Record<BlobType, number> = { data: 0, tree: 1 };
@@ -68,20 +67,12 @@ export interface BlobKeys {
   readonly idKey: Uint8Array;
 }
 
-/** Authenticates, decompresses and checks a sealed blob; `where` names the pack in errors. */
+/**
+ * Authenticates, decompresses and checks a sealed blob; `where` names the pack in errors.
+ * `decodeBlobInto` with memory of its own: the result is the caller's to keep.
+ */
 export function decodeBlob(sealed: Uint8Array, type: BlobType, id: BlobId, rawLength: number, keys: BlobKeys, where: string): Buffer {
-  let plain: Buffer;
-  try {
-    plain = open(keys.dataKey, sealed, blobAad(type, id));
-  } catch (e) {
-    if (e instanceof AuthenticationError) throw new IntegrityError(where, `${where}: blob ${id.slice(0, 8)} failed authentication`);
-    throw e;
-  }
-  const raw = unwrapCompression(plain, where, rawLength);
-  if (!timingSafeEqual(keyedId(keys.idKey, raw), idToBytes(id))) {
-    throw new IntegrityError(where, `${where}: blob ${id.slice(0, 8)} does not match its id`);
-  }
-  return raw;
+  return decodeBlobInto(sealed, type, id, rawLength, keys, where, new DecodeScratch(1));
 }
 
 /**
@@ -92,21 +83,25 @@ export class DecodeScratch {
   private plain = Buffer.alloc(0);
   private raw = Buffer.alloc(0);
 
+  /**
+   * `step`: sizes are rounded up to a multiple of it, so that blobs of similar sizes (chunks
+   * are 0.5-8 MiB) rarely need a new buffer; 1 for a scratch used once (exact sizes).
+   */
+  constructor(private readonly step = 256 * 1024) {}
+
   forPlain(n: number): Buffer {
-    if (this.plain.length < n) this.plain = Buffer.allocUnsafe(grown(n));
+    if (this.plain.length < n) this.plain = Buffer.allocUnsafe(this.grown(n));
     return this.plain;
   }
 
   forRaw(n: number): Buffer {
-    if (this.raw.length < n) this.raw = Buffer.allocUnsafe(grown(n));
+    if (this.raw.length < n) this.raw = Buffer.allocUnsafe(this.grown(n));
     return this.raw;
   }
-}
 
-/** Rounded up, so that blobs of similar sizes (chunks are 0.5-8 MiB) rarely need a new one. */
-function grown(need: number): number {
-  const step = 256 * 1024;
-  return Math.ceil(need / step) * step;
+  private grown(need: number): number {
+    return Math.ceil(need / this.step) * this.step;
+  }
 }
 
 /**

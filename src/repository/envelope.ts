@@ -92,7 +92,7 @@ export function openEnvelope(type: EnvelopeType, bytes: Uint8Array, key: Uint8Ar
 }
 
 /** Removes the leading compression byte of a sealed plaintext, decompressing if needed. */
-export function unwrapCompression(plain: Buffer, objectKey: string, expectedLength?: number): Buffer {
+function unwrapCompression(plain: Buffer, objectKey: string): Buffer {
   const flag = plain[0];
   const body = plain.subarray(1);
   let out: Buffer;
@@ -104,8 +104,5 @@ export function unwrapCompression(plain: Buffer, objectKey: string, expectedLeng
       throw new IntegrityError(objectKey, `${objectKey}: cannot decompress: ${(e as Error).message}`);
     }
   } else throw new IntegrityError(objectKey, `${objectKey}: unknown compression flag ${String(flag)}`);
-  if (expectedLength !== undefined && out.length !== expectedLength) {
-    throw new IntegrityError(objectKey, `${objectKey}: decoded ${out.length} bytes, expected ${expectedLength}`);
-  }
   return out;
 }

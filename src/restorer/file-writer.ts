@@ -121,10 +121,9 @@ export class FileWriter {
     return this.created;
   }
 
-  /** `n` pieces were written into the part file; true when it now holds them all. */
-  delivered(n = 1): boolean {
-    this.remaining -= n;
-    return this.remaining === 0;
+  /** A piece was written into the part file (`complete` says when it holds them all). */
+  delivered(): void {
+    this.remaining--;
   }
 
   /** A worker restored the whole file and renamed it into place. */
@@ -135,7 +134,7 @@ export class FileWriter {
   /** What a worker needs to restore this file whole: its names, metadata, and where each piece goes. */
   wholeFile(pieces: { blob: number; offset: number }[]): WholeFile {
     const n = this.node;
-    const owner = isRoot && !(this.inFreshDir && n.uid === process.getuid?.() && n.gid === process.getgid?.()) ? { uid: n.uid, gid: n.gid } : undefined;
+    const owner = chownNeeded(n, this.inFreshDir) ? { uid: n.uid, gid: n.gid } : undefined;
     return { part: this.part, final: this.final, size: n.size ?? 0, pieces, mode: n.mode, mtime: mtimeSeconds(n), ...(owner ? { owner } : {}) };
   }
 
@@ -157,13 +156,18 @@ function mtimeSeconds(node: TreeNode): number {
   return Number(ns / 1_000_000_000n) + Number(ns % 1_000_000_000n) / 1e9;
 }
 
+/** Only root changes owners, and not to the uid and gid a file `ownedByUs` (see applyMetadata) has already. */
+function chownNeeded(node: TreeNode, ownedByUs: boolean): boolean {
+  return isRoot && !(ownedByUs && node.uid === process.getuid?.() && node.gid === process.getgid?.());
+}
+
 /**
  * Owner (as root), mode and times. `ownedByUs`: `p` was just created by this process in a
  * directory this restore created (mode 0700 so far: no setgid bit to inherit), so it belongs
  * to our uid and gid, and a chown to those is skipped.
  */
 export async function applyMetadata(p: string, node: TreeNode, ownedByUs = false): Promise<void> {
-  if (isRoot && !(ownedByUs && node.uid === process.getuid?.() && node.gid === process.getgid?.())) await fs.chown(p, node.uid, node.gid);
+  if (chownNeeded(node, ownedByUs)) await fs.chown(p, node.uid, node.gid);
   await fs.chmod(p, node.mode);
   const t = mtimeSeconds(node);
   await fs.utimes(p, t, t);

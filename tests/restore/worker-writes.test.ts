@@ -99,5 +99,41 @@ for (const backend of backends()) {
         await r.close();
       }
     });
+
+    it('fails a file of many pieces whose last blob is damaged, after its other pieces were written, and leaves no part file', async () => {
+      // text.csv's blobs may all sit in one range (a worker restores it whole); random.bin's
+      // span several (the main thread's part file, written range by range). Damaging the last
+      // piece lets every other piece be written before the damage is found; copy-of-random.bin
+      // shares random.bin's blobs and fails with it.
+      const damaged = await repo.copy('damaged-last');
+      const victims = ['big/text.csv', 'big/random.bin'].map((p) => path.join(src, p));
+      const { r, root } = await open(damaged.location, 2);
+      try {
+        const plan = await planItems(r, root, victims);
+        const keys = new Set<string>();
+        for (const f of plan.files) {
+          expect(f.node.content!.length).toBeGreaterThan(1);
+          const blob = r.index.lookup(f.node.content!.at(-1)!)!;
+          const key = packKey(blob.packId);
+          const bytes = await damaged.read(key);
+          bytes[blob.offset + 40]! ^= 0x01;
+          await damaged.overwrite(key, bytes);
+          keys.add(key);
+        }
+
+        const target = path.join(dir, 'damaged-last');
+        const res = await restoreTree(r, root, { target });
+        const failed = [...victims, path.join(src, 'dup/copy-of-random.bin')];
+        expect(res.failures.map((f) => f.path).sort()).toEqual([...failed].sort());
+        for (const f of res.failures) expect(keys).toContain(f.object);
+        for (const f of failed) expect(fs.existsSync(path.join(target, f))).toBe(false);
+        expect(partFiles(target)).toEqual([]);
+        const expected = describeTree(src);
+        for (const f of failed) expected.delete(path.relative(src, f));
+        expect(diffTrees(expected, describeTree(path.join(target, src)))).toEqual([]);
+      } finally {
+        await r.close();
+      }
+    });
   });
 }

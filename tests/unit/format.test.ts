@@ -10,7 +10,7 @@ import { randomBytes } from '../../src/crypto/aead.js';
 import { keyedId } from '../../src/crypto/blob-id.js';
 import { IntegrityError } from '../../src/domain/errors.js';
 import { idFromBytes, type BlobId, type PackId } from '../../src/domain/ids.js';
-import { decodeBlob, encodeBlob } from '../../src/repository/blob-codec.js';
+import { decodeBlob, decodeBlobInto, DecodeScratch, encodeBlob } from '../../src/repository/blob-codec.js';
 import { envelopeSession, openEnvelope, sealEnvelope } from '../../src/repository/envelope.js';
 import { decodeIndex, encodeIndex } from '../../src/repository/index-file.js';
 import { decodePackHeader, headerLengthFromTrailer, PackBuilder, packIsFull, padme, PACK_TRAILER_BYTES } from '../../src/repository/pack.js';
@@ -109,6 +109,21 @@ describe('blobs', () => {
     const wrongId = idOf(Buffer.from('not hello'));
     const sealed = encodeBlob('data', wrongId, raw, keys.dataKey, 0);
     expect(() => decodeBlob(sealed, 'data', wrongId, raw.length, keys, 'p')).toThrow(/does not match its id/);
+  });
+
+  it('refuse a blob that decodes to another length than the index says, compressed or not, with or without a reused scratch', () => {
+    const text = csvText(100_000, 2);
+    const random = seededBytes(10_000, 3);
+    const scratch = new DecodeScratch();
+    for (const [raw, level] of [[text, 3], [random, 0]] as const) {
+      const id = idOf(raw);
+      const sealed = encodeBlob('data', id, raw, keys.dataKey, level);
+      expect(decodeBlobInto(sealed, 'data', id, raw.length, keys, 'p', scratch).equals(raw)).toBe(true);
+      for (const n of [raw.length - 1, raw.length + 1]) {
+        expect(() => decodeBlob(sealed, 'data', id, n, keys, 'p')).toThrow(IntegrityError);
+        expect(() => decodeBlobInto(sealed, 'data', id, n, keys, 'p', scratch)).toThrow(IntegrityError);
+      }
+    }
   });
 });
 
