@@ -9,9 +9,9 @@
 import { timingSafeEqual } from 'node:crypto';
 import { IntegrityError } from '../domain/errors.js';
 import { idToBytes, type BlobId } from '../domain/ids.js';
-import { AuthenticationError, openInto, seal, sealInto, SEAL_OVERHEAD } from '../crypto/aead.js';
+import { AuthenticationError, openInto, sealInto, SEAL_OVERHEAD } from '../crypto/aead.js';
 import { keyedId } from '../crypto/blob-id.js';
-import { compressBound, compressIfWorthIt, compressInto, decompressInto, FLAG_NONE, FLAG_ZSTD } from '../compress/zstd.js';
+import { compressBound, compressInto, decompressInto, FLAG_NONE, FLAG_ZSTD } from '../compress/zstd.js';
 
 export type BlobType = 'data' | 'tree';
 export const BLOB_TYPE_CODE: Record<BlobType, number> = { data: 0, tree: 1 };
@@ -30,13 +30,14 @@ export function blobAad(type: BlobType, id: BlobId): Buffer {
   return aad;
 }
 
+/** Seals one blob into a buffer of its own (it may be moved to another thread). */
 export function encodeBlob(type: BlobType, id: BlobId, raw: Uint8Array, dataKey: Uint8Array, level: number): Buffer {
-  const body = level > 0 ? compressIfWorthIt(raw, level) : { flag: 0, bytes: raw };
-  const plain = Buffer.allocUnsafe(1 + body.bytes.length);
-  plain[0] = body.flag;
-  plain.set(body.bytes, 1);
-  return seal(dataKey, plain, blobAad(type, id));
+  const sealed = (threadScratch ??= new SealScratch()).encode(type, id, raw, dataKey, level);
+  const out = Buffer.allocUnsafeSlow(sealed.length);
+  sealed.copy(out);
+  return out;
 }
+let threadScratch: SealScratch | undefined;
 
 /**
  * Scratch memory for sealing one blob after another without allocating: a thread that writes
