@@ -47,8 +47,8 @@ PWFILE="$BENCH_DIR/password"
 export RESTIC_PASSWORD_FILE="$PWFILE"
 (cd "$ROOT" && npm run build >/dev/null) || die "npm run build failed"
 COFFRE=(node "$ROOT/bin/coffre.js")
-KDF=()
-"${COFFRE[@]}" init --help 2>&1 | grep -q -- '--kdf' && KDF=(--kdf interactive)
+mkdir -p "$BENCH_DIR/tmp"
+mapfile -t KDF < <("$ROOT/scripts/bench/kdf-flags.sh" "$BENCH_DIR/tmp" "${COFFRE[@]}")
 
 # ---------------------------------------------------------------- data
 make_sparse() {

@@ -21,6 +21,8 @@
 #   BENCH_KEEP [0]              1 = keep repositories and caches after each repetition
 #   BENCH_STRICT [0]            1 = a failed coffre step makes the exit status non-zero too
 #   BENCH_COFFRE                the coffre command [node <repo>/bin/coffre.js]; set it to time another build
+#   BENCH_KDF [matched]         coffre's key-derivation cost: matched = restic's scrypt memory and passes on this
+#                               machine (scripts/bench/kdf-flags.sh), or a coffre profile name (interactive, …)
 #
 # Exit status: 0 = report written, restic/borg steps all succeeded and every restore was identical;
 # 1 = a restic/borg step failed (or a coffre step with BENCH_STRICT=1); 2 = usage or environment problem;
@@ -161,8 +163,8 @@ if has_tool coffre; then
       log "WARNING: $COFFRE_NOTE (coffre is run from whatever dist/ holds)"
     fi
   fi
-  init_help=$(timeout 60 "${COFFRE_CMD[@]}" init --help </dev/null 2>&1 || true)
-  if grep -q -- '--kdf' <<<"$init_help"; then COFFRE_KDF=(--kdf interactive); fi
+  mkdir -p "$BENCH_DIR/tmp"
+  mapfile -t COFFRE_KDF < <("$HERE/kdf-flags.sh" "$BENCH_DIR/tmp" "${COFFRE_CMD[@]}")
   if [[ "$BENCH_S3" == 1 ]]; then
     timeout 60 node --no-warnings "$HERE/s3.mjs" mkbucket coffre-bench-coffre >&2 || die "could not create the bucket coffre-bench-coffre at $S3_EP"
   fi

@@ -18,7 +18,7 @@ while (($#)); do
     --password-file) pw=$2; shift 2 ;;
     --state-dir) state=$2; shift 2 ;;
     --target) target=$2; shift 2 ;;
-    --kdf) shift 2 ;;
+    --kdf | --kdf-memory | --kdf-passes) shift 2 ;;
     --read-data) shift ;;
     --help) echo "restic-as-coffre.sh $cmd: --repo R --password-file F [--state-dir S] [--target DIR] [--read-data]"; exit 0 ;;
     -*) echo "coffre: restic-as-coffre.sh does not know the option $1" >&2; exit 2 ;;

@@ -3,14 +3,14 @@
  * @module
  */
 import { UsageError } from '../domain/errors.js';
-import type { KdfProfile } from '../crypto/kdf.js';
+import type { KdfChoice } from '../crypto/kdf.js';
 import { initRepository, type InitResult } from '../repository/init.js';
 import type { RetentionMode } from '../storage/storage.js';
 import { openStorage, repositoryLocation, type RepoOptions } from './repo.js';
 import { getPassword } from './secrets.js';
 
 export interface InitRequest extends RepoOptions {
-  readonly kdf?: KdfProfile;
+  readonly kdf?: KdfChoice;
   readonly objectLockMode?: RetentionMode;
   readonly objectLockDays?: number;
   readonly compressionLevel?: number;

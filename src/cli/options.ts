@@ -4,6 +4,8 @@
  */
 import { Option, type Command } from 'commander';
 import type { RepoOptions } from '../app/repo.js';
+import { KDF_PROFILES, kdfChoice, type KdfChoice } from '../crypto/kdf.js';
+import { UsageError } from '../domain/errors.js';
 import { warn } from './output.js';
 
 export interface GlobalFlags {
@@ -37,4 +39,26 @@ export function repoOptions(cmd: Command, extra: Partial<RepoOptions> = {}): Rep
 
 export function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
+}
+
+export interface KdfFlags {
+  kdf: string;
+  kdfMemory?: number;
+  kdfPasses?: number;
+}
+
+/** `--kdf`, `--kdf-memory`, `--kdf-passes`: the Argon2id cost of a new key file (init, key add, key passwd). */
+export function addKdfOptions(cmd: Command, what: string): Command {
+  const whole = (flag: string) => (v: string): number => {
+    if (!/^\d+$/.test(v)) throw new UsageError(`${flag}: expected a whole number, got "${v}"`);
+    return Number(v);
+  };
+  return cmd
+    .addOption(new Option('--kdf <profile>', `Argon2id cost of ${what}`).choices(Object.keys(KDF_PROFILES)).default('moderate'))
+    .option('--kdf-memory <MiB>', 'Argon2id memory in MiB, instead of the profile\'s (19 or more)', whole('--kdf-memory'))
+    .option('--kdf-passes <n>', 'Argon2id passes, instead of the profile\'s', whole('--kdf-passes'));
+}
+
+export function kdfFromFlags(opts: KdfFlags): KdfChoice {
+  return kdfChoice(opts.kdf, { memoryMiB: opts.kdfMemory, passes: opts.kdfPasses });
 }

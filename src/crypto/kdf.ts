@@ -27,13 +27,55 @@ export const KDF_PROFILES = {
 } as const;
 export type KdfProfile = keyof typeof KDF_PROFILES;
 
+/** An explicit Argon2id cost: `memLimit` bytes, `opsLimit` passes over them. */
+export interface KdfCost {
+  readonly opsLimit: number;
+  readonly memLimit: number;
+}
+
+/** A named profile, or a cost given in numbers (`--kdf-memory`, `--kdf-passes`). */
+export type KdfChoice = KdfProfile | KdfCost;
+
+const MIB = 1024 * 1024;
+/**
+ * Floors for a cost given in numbers, from OWASP's Argon2id guidance: at least 19 MiB with
+ * two passes, or 46 MiB with one. The ceiling keeps a typo from asking for terabytes.
+ */
+const CUSTOM_MIN_MIB = 19;
+const ONE_PASS_MIN_MIB = 46;
+const CUSTOM_MAX_MIB = 4096;
+const CUSTOM_MAX_PASSES = 16;
+
 export function parseKdfProfile(s: string): KdfProfile {
   if (s in KDF_PROFILES) return s as KdfProfile;
   throw new UsageError(`unknown KDF profile "${s}" (expected ${Object.keys(KDF_PROFILES).join(', ')})`);
 }
 
-export function newKdfParams(profile: KdfProfile, salt: Uint8Array): KdfParams {
-  const p = KDF_PROFILES[profile];
+/**
+ * The cost of a new key file: `profile`, with its memory (MiB) or passes replaced when given.
+ * A cost below OWASP's Argon2id floor is refused: the passphrase is all that stands between
+ * a stolen repository and its contents.
+ */
+export function kdfChoice(profile: string, custom: { memoryMiB?: number; passes?: number } = {}): KdfChoice {
+  const named = parseKdfProfile(profile);
+  if (custom.memoryMiB === undefined && custom.passes === undefined) return named;
+  const base = KDF_PROFILES[named];
+  const memoryMiB = custom.memoryMiB ?? base.memLimit / MIB;
+  const passes = custom.passes ?? base.opsLimit;
+  if (!Number.isInteger(memoryMiB) || memoryMiB < CUSTOM_MIN_MIB || memoryMiB > CUSTOM_MAX_MIB) {
+    throw new UsageError(`--kdf-memory: expected ${CUSTOM_MIN_MIB} to ${CUSTOM_MAX_MIB} MiB, got ${memoryMiB}`);
+  }
+  if (!Number.isInteger(passes) || passes < 1 || passes > CUSTOM_MAX_PASSES) {
+    throw new UsageError(`--kdf-passes: expected 1 to ${CUSTOM_MAX_PASSES}, got ${passes}`);
+  }
+  if (passes === 1 && memoryMiB < ONE_PASS_MIN_MIB) {
+    throw new UsageError(`--kdf-passes 1 needs --kdf-memory ${ONE_PASS_MIN_MIB} or more (got ${memoryMiB} MiB)`);
+  }
+  return { opsLimit: passes, memLimit: memoryMiB * MIB };
+}
+
+export function newKdfParams(choice: KdfChoice, salt: Uint8Array): KdfParams {
+  const p = typeof choice === 'string' ? KDF_PROFILES[choice] : choice;
   return { algorithm: 'argon2id13', opsLimit: p.opsLimit, memLimit: p.memLimit, salt: Buffer.from(salt).toString('base64') };
 }
 

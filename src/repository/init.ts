@@ -7,7 +7,7 @@
 import { UsageError, isStorageError } from '../domain/errors.js';
 import type { KeyId } from '../domain/ids.js';
 import { randomBytes } from '../crypto/aead.js';
-import type { KdfProfile } from '../crypto/kdf.js';
+import type { KdfChoice } from '../crypto/kdf.js';
 import type { Storage } from '../storage/storage.js';
 import {
   DEFAULT_CHUNKER,
@@ -22,7 +22,7 @@ import { createKeyFile, newMasterKeys } from './keyfile.js';
 import { CONFIG_KEY, keyFileKey } from './layout.js';
 
 export interface InitOptions {
-  readonly kdf: KdfProfile;
+  readonly kdf: KdfChoice;
   readonly objectLock?: ObjectLockPolicy;
   readonly compressionLevel?: number;
   readonly packSize?: number;

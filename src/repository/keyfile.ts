@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { IntegrityError } from '../domain/errors.js';
 import { idFromBytes, type KeyId } from '../domain/ids.js';
 import { AuthenticationError, KEY_BYTES, open, randomBytes, seal } from '../crypto/aead.js';
-import { deriveKey, newKdfParams, SALT_BYTES, type KdfParams, type KdfProfile } from '../crypto/kdf.js';
+import { deriveKey, newKdfParams, SALT_BYTES, type KdfParams, type KdfChoice } from '../crypto/kdf.js';
 
 export interface MasterKeys {
   /** Seals blobs, pack headers, indexes, snapshots and the config. */
@@ -56,7 +56,7 @@ export async function createKeyFile(
   keys: MasterKeys | WriteOnlyKeys,
   password: Uint8Array,
   repositoryId: string,
-  opts: { profile: KdfProfile; label: string },
+  opts: { profile: KdfChoice; label: string },
 ): Promise<{ id: KeyId; bytes: Buffer; file: KeyFile }> {
   const kdf = newKdfParams(opts.profile, randomBytes(SALT_BYTES));
   const kek = await deriveKey(password, kdf, KEY_BYTES);

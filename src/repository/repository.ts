@@ -26,7 +26,7 @@ import { newSessionKey, openSessionKey, sessionObjectKey, SESSIONS_PREFIX, type 
 import type { RangeBlob } from '../workers/codec-tasks.js';
 
 type RestoreTargets = { writes: readonly PartWrite[]; files: readonly WholeFile[] };
-import type { KdfProfile } from '../crypto/kdf.js';
+import type { KdfChoice } from '../crypto/kdf.js';
 import { CONFIG_KEY, idOfKey, INDEX_PREFIX, indexKey, keyFileKey, packKey, PRUNE_PREFIX, prunePlanKey, SNAPSHOTS_PREFIX, snapshotKey } from './layout.js';
 import { decodePrunePlan, encodePrunePlan, type PrunePlan } from './prune-plan.js';
 import { decodePackHeader, headerLengthFromTrailer, PACK_TRAILER_BYTES, type PackBuilder, type PackEntry } from './pack.js';
@@ -662,7 +662,7 @@ export class Repository {
   }
 
   /** Adds a key file wrapping the same master keys under another passphrase. */
-  async addKey(password: Uint8Array, opts: { profile: KdfProfile; label: string; writeOnly?: boolean }): Promise<KeyId> {
+  async addKey(password: Uint8Array, opts: { profile: KdfChoice; label: string; writeOnly?: boolean }): Promise<KeyId> {
     // A write-only key can re-wrap its own material (key passwd), never create a full key.
     const writeOnly = opts.writeOnly ?? this.writeOnly;
     const keys = writeOnly

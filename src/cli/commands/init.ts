@@ -1,23 +1,20 @@
 import { Option, type Command } from 'commander';
 import { initRepo } from '../../app/init.js';
-import { KDF_PROFILES, parseKdfProfile } from '../../crypto/kdf.js';
 import { UsageError } from '../../domain/errors.js';
 import { printJson, println } from '../output.js';
-import { repoOptions } from '../options.js';
+import { addKdfOptions, kdfFromFlags, repoOptions, type KdfFlags } from '../options.js';
 
 export function registerInit(program: Command): void {
-  program
-    .command('init')
+  addKdfOptions(program.command('init'), 'the key files')
     .description('create a repository (prints a recovery key once)')
     .addOption(new Option('--object-lock-mode <mode>', 'S3 Object Lock retention for every object').choices(['compliance', 'governance']))
     .option('--object-lock-days <n>', 'retention period in days', positiveInt('--object-lock-days'))
-    .addOption(new Option('--kdf <profile>', 'Argon2id cost of the key file').choices(Object.keys(KDF_PROFILES)).default('moderate'))
     .option('--compression-level <n>', 'zstd level, 0 = off (default 2)', nonNegativeInt('--compression-level'))
     .option('--json', 'print the result as JSON')
-    .action(async (opts: { objectLockMode?: 'compliance' | 'governance'; objectLockDays?: number; kdf: string; compressionLevel?: number; json?: boolean }, cmd: Command) => {
+    .action(async (opts: KdfFlags & { objectLockMode?: 'compliance' | 'governance'; objectLockDays?: number; compressionLevel?: number; json?: boolean }, cmd: Command) => {
       const r = await initRepo({
         ...repoOptions(cmd),
-        kdf: parseKdfProfile(opts.kdf),
+        kdf: kdfFromFlags(opts),
         objectLockMode: opts.objectLockMode,
         objectLockDays: opts.objectLockDays,
         compressionLevel: opts.compressionLevel,

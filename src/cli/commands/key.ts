@@ -1,19 +1,17 @@
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import type { AuditSpec } from '../../app/audit.js';
 import { withRepository } from '../../app/repo.js';
 import { combineRecoveryShares, splitRecoveryKey } from '../../app/recovery-shares.js';
 import { promptSecret } from '../../app/secrets.js';
 import { readSecretFile } from '../../util/secret-file.js';
-import { KDF_PROFILES, parseKdfProfile } from '../../crypto/kdf.js';
 import { UsageError } from '../../domain/errors.js';
 import { listKeys, refuseKeyRemovalUnderLock, removeKey } from '../../repository/keys.js';
 import { keyFileKey } from '../../repository/layout.js';
-import { repoOptions } from '../options.js';
+import { addKdfOptions, kdfFromFlags, repoOptions, type KdfFlags } from '../options.js';
 import { printJson, println } from '../output.js';
 
 export function registerKey(program: Command): void {
   const key = program.command('key').description('manage passphrases (key files)');
-  const kdf = () => new Option('--kdf <profile>', 'Argon2id cost of the new key file').choices(Object.keys(KDF_PROFILES)).default('moderate');
 
   key
     .command('list')
@@ -27,20 +25,18 @@ export function registerKey(program: Command): void {
       }
     });
 
-  key
-    .command('add')
+  addKdfOptions(key.command('add'), 'the new key file')
     .description('add a passphrase')
     .option('--new-password-file <file>', 'file holding the new passphrase (mode 0600); else asked on the terminal')
     .option('--label <label>', 'what this key is for (default: admin, or agent with --write-only)')
     .option('--write-only', "a key for a backup agent: it can add backups, not read any (the server's key)")
-    .addOption(kdf())
-    .action(async (opts: { newPasswordFile?: string; label?: string; writeOnly?: boolean; kdf: string }, cmd: Command) => {
+    .action(async (opts: KdfFlags & { newPasswordFile?: string; label?: string; writeOnly?: boolean }, cmd: Command) => {
       const label = opts.label ?? (opts.writeOnly ? 'agent' : 'admin');
       const kind = opts.writeOnly ? 'write-only' : 'full';
       const audit: AuditSpec<string> = { action: 'key-add', what: { detail: `${kind}, label ${label}` }, after: (id) => ({ detail: `key ${id.slice(0, 8)}, ${kind}, label ${label}` }) };
       const id = await withRepository({ ...repoOptions(cmd), audit }, async (repo) => {
         const pw = await newPassword(opts.newPasswordFile);
-        return repo.addKey(pw, { profile: parseKdfProfile(opts.kdf), label, writeOnly: opts.writeOnly === true });
+        return repo.addKey(pw, { profile: kdfFromFlags(opts), label, writeOnly: opts.writeOnly === true });
       });
       println(`added ${opts.writeOnly ? 'write-only ' : ''}key ${id.slice(0, 8)}`);
     });
@@ -79,18 +75,16 @@ export function registerKey(program: Command): void {
       println(combineRecoveryShares(lines));
     });
 
-  key
-    .command('passwd')
+  addKdfOptions(key.command('passwd'), 'the new key file')
     .description('change the passphrase: add a key file for the new one, then remove the current one')
     .option('--new-password-file <file>', 'file holding the new passphrase (mode 0600)')
-    .addOption(kdf())
-    .action(async (opts: { newPasswordFile?: string; kdf: string }, cmd: Command) => {
+    .action(async (opts: KdfFlags & { newPasswordFile?: string }, cmd: Command) => {
       const audit: AuditSpec<string> = { action: 'key-passwd', after: (id) => ({ detail: `new key ${id.slice(0, 8)}` }) };
       const id = await withRepository({ ...repoOptions(cmd), audit }, async (repo) => {
         // Checked before the new key is added: passwd must not stop half-way.
         refuseKeyRemovalUnderLock(repo.config.objectLock, 'cannot change the passphrase (its old key file cannot be removed)');
         const label = (await listKeys(repo.storage)).find((k) => k.id === repo.keyId)?.label ?? 'admin';
-        const added = await repo.addKey(await newPassword(opts.newPasswordFile), { profile: parseKdfProfile(opts.kdf), label });
+        const added = await repo.addKey(await newPassword(opts.newPasswordFile), { profile: kdfFromFlags(opts), label });
         await repo.storage.delete(keyFileKey(repo.keyId));
         return added;
       });
