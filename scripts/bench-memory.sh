@@ -46,7 +46,7 @@ PWFILE="$BENCH_DIR/password"
 (umask 077 && printf 'bench-passphrase-not-secret\n' >"$PWFILE")
 export RESTIC_PASSWORD_FILE="$PWFILE"
 (cd "$ROOT" && npm run build >/dev/null) || die "npm run build failed"
-COFFRE=(node "$ROOT/bin/coffre.js")
+COFFRE=("$ROOT/bin/coffre.js") # through its #! line, with the flags the installed command has
 mkdir -p "$BENCH_DIR/tmp"
 mapfile -t KDF < <("$ROOT/scripts/bench/kdf-flags.sh" "$BENCH_DIR/tmp" "${COFFRE[@]}")
 

@@ -20,7 +20,8 @@
 #   BENCH_BUILD [1]             0 = do not run `npm run build` before using coffre
 #   BENCH_KEEP [0]              1 = keep repositories and caches after each repetition
 #   BENCH_STRICT [0]            1 = a failed coffre step makes the exit status non-zero too
-#   BENCH_COFFRE                the coffre command [node <repo>/bin/coffre.js]; set it to time another build
+#   BENCH_COFFRE                the coffre command [<repo>/bin/coffre.js, run through its #! line with node's flags,
+#                               as the installed command runs]; set it to time another build
 #   BENCH_KDF [matched]         coffre's key-derivation cost: matched = restic's scrypt memory and passes on this
 #                               machine (scripts/bench/kdf-flags.sh), or a coffre profile name (interactive, …)
 #
@@ -49,7 +50,7 @@ if [[ -n "${BENCH_COFFRE:-}" ]]; then
   # steps run in other directories: make a relative program path absolute
   if [[ "${COFFRE_CMD[0]}" == */* && "${COFFRE_CMD[0]}" != /* ]]; then COFFRE_CMD[0]="$PWD/${COFFRE_CMD[0]}"; fi
 else
-  COFFRE_CMD=(node "$ROOT/bin/coffre.js")
+  COFFRE_CMD=("$ROOT/bin/coffre.js")
 fi
 
 # ---------------------------------------------------------------- arguments

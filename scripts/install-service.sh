@@ -36,7 +36,10 @@ NODE="$(command -v node || true)"
 [[ -n "$NODE" ]] || { echo "install-service.sh: node is not on PATH (Node.js 20 or 22 is needed)" >&2; exit 1; }
 NODE="$(readlink -f "$NODE")"
 
-write_unit() { sed -e "s|@NODE@|$NODE|g" -e "s|@PREFIX@|$PREFIX|g" scripts/service/coffre.service.in > "$1"; }
+# V8's young generation in 1 MiB semi-spaces (see bin/coffre.js): as a node flag, so that it
+# applies to the main thread too (set from inside, it reaches only the worker threads).
+NODE_FLAGS="--max-semi-space-size=1"
+write_unit() { sed -e "s|@NODE@|$NODE $NODE_FLAGS|g" -e "s|@PREFIX@|$PREFIX|g" scripts/service/coffre.service.in > "$1"; }
 
 if [[ -n "$UNIT_ONLY" ]]; then
   write_unit "$UNIT_ONLY"
@@ -63,7 +66,7 @@ done
 install -m 0644 package.json README.md agent.config.example.json "$PREFIX/"
 install -d -m 0755 "$PREFIX/docs" && install -m 0644 docs/agent-config.md "$PREFIX/docs/"
 chown -R root:root "$PREFIX"
-printf '#!/bin/sh\nexec %s %s/bin/coffre.js "$@"\n' "$NODE" "$PREFIX" > /usr/local/bin/coffre
+printf '#!/bin/sh\nexec %s %s %s/bin/coffre.js "$@"\n' "$NODE" "$NODE_FLAGS" "$PREFIX" > /usr/local/bin/coffre
 chmod 0755 /usr/local/bin/coffre
 
 install -d -o root -g coffre -m 0750 /etc/coffre
