@@ -46,6 +46,41 @@ export function sealInto(out: Buffer, key: Uint8Array, plain: Uint8Array, aad: U
   return sealed;
 }
 
+/**
+ * Seals in place, in one buffer: the plaintext is at NONCE_BYTES (`plainLength` bytes, with
+ * TAG_BYTES of room after it). The nonce is written in front of it, the ciphertext over it
+ * and the tag after it; returns the sealed message, a view of `buf` from its start. libsodium
+ * encrypts in place when the output is the input: a thread sealing chunk after chunk needs
+ * one buffer, not two.
+ */
+export function sealInPlace(buf: Buffer, plainLength: number, key: Uint8Array, aad: Uint8Array): Buffer {
+  const sealed = buf.subarray(0, NONCE_BYTES + plainLength + TAG_BYTES);
+  if (sealed.length !== NONCE_BYTES + plainLength + TAG_BYTES) throw new RangeError('sealInPlace: buffer too small');
+  const nonce = sealed.subarray(0, NONCE_BYTES);
+  sodium.randombytes_buf(nonce);
+  const inOut = sealed.subarray(NONCE_BYTES);
+  sodium.crypto_aead_xchacha20poly1305_ietf_encrypt(inOut, inOut.subarray(0, plainLength), aad, null, nonce, key);
+  return sealed;
+}
+
+/**
+ * Opens in place: the plaintext is decrypted over the ciphertext and returned as a view of
+ * `sealed`, whose bytes are the caller's to overwrite (a fetched range nothing else reads).
+ * libsodium checks the tag before it writes: a message that fails authentication is left
+ * unread (its bytes zeroed), never half-decrypted.
+ */
+export function openInPlace(key: Uint8Array, sealed: Uint8Array, aad: Uint8Array): Buffer {
+  if (sealed.length < SEAL_OVERHEAD) throw new AuthenticationError();
+  const inOut = Buffer.from(sealed.buffer, sealed.byteOffset + NONCE_BYTES, sealed.length - NONCE_BYTES);
+  const plain = inOut.subarray(0, inOut.length - TAG_BYTES);
+  try {
+    sodium.crypto_aead_xchacha20poly1305_ietf_decrypt(plain, null, inOut, aad, sealed.subarray(0, NONCE_BYTES), key);
+  } catch {
+    throw new AuthenticationError();
+  }
+  return plain;
+}
+
 export function open(key: Uint8Array, sealed: Uint8Array, aad: Uint8Array): Buffer {
   if (sealed.length < SEAL_OVERHEAD) throw new AuthenticationError();
   return openInto(key, sealed, aad, Buffer.allocUnsafe(sealed.length - SEAL_OVERHEAD));

@@ -9,7 +9,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { IntegrityError } from '../domain/errors.js';
 import { idToBytes, type BlobId } from '../domain/ids.js';
-import { AuthenticationError, openInto, sealInto, SEAL_OVERHEAD } from '../crypto/aead.js';
+import { AuthenticationError, NONCE_BYTES, openInPlace, openInto, sealInPlace, SEAL_OVERHEAD, TAG_BYTES } from '../crypto/aead.js';
 import { keyedId } from '../crypto/blob-id.js';
 import { compressBound, compressInto, decompressInto, FLAG_NONE, FLAG_ZSTD } from '../compress/zstd.js';
 
@@ -46,20 +46,19 @@ let threadScratch: SealScratch | undefined;
  * process's memory grew with.
  */
 export class SealScratch {
-  private plain = Buffer.alloc(0);
-  private sealed = Buffer.alloc(0);
+  /** nonce ‖ flag ‖ payload ‖ tag: compressed (or copied) in place, then sealed in place */
+  private buf = Buffer.alloc(0);
 
   /** Like encodeBlob; the result is a view of this scratch, valid until the next call. */
   encode(type: BlobType, id: BlobId, raw: Uint8Array, dataKey: Uint8Array, level: number): Buffer {
+    const room = NONCE_BYTES + 1 + Math.max(raw.length, level > 0 ? compressBound(raw.length) : 0) + TAG_BYTES;
+    if (this.buf.length < room) this.buf = Buffer.allocUnsafeSlow(room);
     // zstd writes straight after the flag byte; raw bytes are copied there only when stored as they are.
-    const room = 1 + Math.max(raw.length, level > 0 ? compressBound(raw.length) : 0);
-    if (this.plain.length < room) this.plain = Buffer.allocUnsafeSlow(room);
-    const compressed = level > 0 ? compressInto(this.plain.subarray(1), raw, level) : -1;
-    if (compressed < 0) this.plain.set(raw, 1);
-    const plain = this.plain.subarray(0, 1 + (compressed < 0 ? raw.length : compressed));
-    plain[0] = compressed < 0 ? FLAG_NONE : FLAG_ZSTD;
-    if (this.sealed.length < plain.length + SEAL_OVERHEAD) this.sealed = Buffer.allocUnsafeSlow(room + SEAL_OVERHEAD);
-    return sealInto(this.sealed, dataKey, plain, blobAad(type, id));
+    const payload = this.buf.subarray(NONCE_BYTES + 1, room - TAG_BYTES);
+    const compressed = level > 0 ? compressInto(payload, raw, level) : -1;
+    if (compressed < 0) payload.set(raw);
+    this.buf[NONCE_BYTES] = compressed < 0 ? FLAG_NONE : FLAG_ZSTD;
+    return sealInPlace(this.buf, 1 + (compressed < 0 ? raw.length : compressed), dataKey, blobAad(type, id));
   }
 }
 
@@ -109,6 +108,10 @@ export class DecodeScratch {
  * `decodeBlob` without allocating: the plaintext returned is a view of `scratch`, valid
  * until its next use. The same checks in the same order: authenticated, decompressed into
  * exactly `rawLength` bytes at most, then checked against its id.
+ *
+ * `inPlace`: `sealed` is the caller's to overwrite (a fetched range read once), so it is
+ * decrypted where it lies; a blob stored uncompressed is then returned as a view of it, and
+ * only compressed blobs use the scratch.
  */
 export function decodeBlobInto(
   sealed: Uint8Array,
@@ -118,10 +121,14 @@ export function decodeBlobInto(
   keys: BlobKeys,
   where: string,
   scratch: DecodeScratch,
+  opts: { inPlace?: boolean } = {},
 ): Buffer {
   let plain: Buffer;
   try {
-    plain = openInto(keys.dataKey, sealed, blobAad(type, id), scratch.forPlain(Math.max(0, sealed.length - SEAL_OVERHEAD)));
+    const aad = blobAad(type, id);
+    plain = opts.inPlace
+      ? openInPlace(keys.dataKey, sealed, aad)
+      : openInto(keys.dataKey, sealed, aad, scratch.forPlain(Math.max(0, sealed.length - SEAL_OVERHEAD)));
   } catch (e) {
     if (e instanceof AuthenticationError) throw new IntegrityError(where, `${where}: blob ${id.slice(0, 8)} failed authentication`);
     throw e;

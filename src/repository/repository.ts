@@ -509,8 +509,17 @@ export class Repository {
     return this.codec.seal(b.type, b.id, await this.openBlob({ ...b, packId }, sealed));
   }
 
-  /** Opens every blob of one fetched range of a pack and writes it to the restored files (see CodecPool.restoreRange). */
-  async restorePackRange(packId: PackId, range: Buffer, base: number, blobs: readonly RangeBlob[], targets: RestoreTargets): Promise<RestoreRangeReport> {
+  /**
+   * Opens every blob of one fetched range of a pack and writes it to the restored files (see
+   * CodecPool.restoreRange); `range` is given up, and its memory comes back for reuse.
+   */
+  async restorePackRange(
+    packId: PackId,
+    range: Buffer,
+    base: number,
+    blobs: readonly RangeBlob[],
+    targets: RestoreTargets,
+  ): Promise<{ report: RestoreRangeReport; range?: Buffer }> {
     const key = await this.packBlobKey(packId);
     return this.codec.restoreRange(range, base, blobs, packKey(packId), targets, key === this.dataKey ? undefined : key);
   }

@@ -16,9 +16,10 @@
  * mode, times, rename. The main thread fetches ranges, creates and finishes the files whose
  * blobs span several ranges, and keeps count; plaintext never comes back to it.
  *
- * Memory stays bounded: at most `concurrency` ranges of at most RANGE_MAX bytes are held,
- * and at most OPEN_LIMIT ranges are being opened (one worker task each) at once. Ranges rather than
- * whole packs are the unit of work so that fetching, decrypting and writing overlap.
+ * Memory stays bounded: at most `concurrency` ranges of at most RANGE_MAX bytes are held (the
+ * storage's readsInFlight: 4 on a local disk, 8 on S3), in buffers reused from range to range,
+ * and at most OPEN_LIMIT ranges are being opened (one worker task each) at once. Ranges rather
+ * than whole packs are the unit of work so that fetching, decrypting and writing overlap.
  * @module
  */
 import * as fs from 'node:fs/promises';
@@ -32,6 +33,7 @@ import type { TreeNode } from '../repository/tree.js';
 import type { PartWrite, WholeFile } from '../workers/codec.js';
 import { alreadyRestored, applyMetadata, createSymlink, FileWriter } from './file-writer.js';
 import { planItems, planPacks, type PackPlan, type PlannedFile, type RestorePlan } from './plan.js';
+import { RangeBuffers } from './range-buffers.js';
 import { verifyFile } from './verify.js';
 
 export interface RestoreEvents {
@@ -45,7 +47,7 @@ export interface RestoreOptions {
   readonly overwrite?: boolean;
   /** Re-read every restored file and check it against the snapshot. */
   readonly verify?: boolean;
-  /** Pack ranges fetched and written at once (default 8). */
+  /** Pack ranges fetched and written at once (default: the storage's readsInFlight, 4 local, 8 on S3). */
   readonly concurrency?: number;
   /** Tree reads in flight while planning (default 16). */
   readonly treeConcurrency?: number;
@@ -90,8 +92,6 @@ const COALESCE_GAP = 256 * 1024;
 const RANGE_MAX = 4 * 1024 * 1024;
 /** Ranges being opened and written by worker threads at once (each at most RANGE_MAX, or one large blob): two per thread keeps them busy. */
 const OPEN_LIMIT = 4;
-/** Ranges in flight: enough to keep the codec's threads busy while others are read and written. */
-const DEFAULT_CONCURRENCY = 8;
 /** Verifications running at once. */
 const VERIFY_CONCURRENCY = 4;
 /** Existing files and part files looked at once, before a restore starts. */
@@ -174,6 +174,8 @@ export async function restorePlan(repo: Repository, plan: RestorePlan, opts: Res
   for (const [f, w] of writers) if (w.complete) await finish(f, w); // empty files, and part files found complete
 
   const opening = new Semaphore(OPEN_LIMIT);
+  const concurrency = opts.concurrency ?? repo.storage.capabilities.readsInFlight;
+  const buffers = new RangeBuffers(RANGE_MAX, concurrency);
   const ranges = packs.flatMap((pack) => (repo.storage.capabilities.rangeReads ? coalesce(pack.blobs) : [pack.blobs]).map((blobs) => ({ pack, blobs })));
   const whole = wholeInOneRange(ranges);
   const sink: RangeSink = {
@@ -190,7 +192,7 @@ export async function restorePlan(repo: Repository, plan: RestorePlan, opts: Res
       progress();
     },
   };
-  await forEachLimited(ranges, opts.concurrency ?? DEFAULT_CONCURRENCY, ({ pack, blobs }) => restoreRange(repo, pack, blobs, opening, sink));
+  await forEachLimited(ranges, concurrency, ({ pack, blobs }) => restoreRange(repo, pack, blobs, { opening, buffers }, sink));
 
   for (const [f, w] of writers) {
     if (w.failed !== undefined) {
@@ -285,7 +287,13 @@ function blamed(e: unknown, fallback: string): string | undefined {
  * whole files the worker finishes itself. On storage that cannot read ranges, the range is
  * the whole pack.
  */
-async function restoreRange(repo: Repository, pack: PackPlan, group: PackPlan['blobs'], opening: Semaphore, sink: RangeSink): Promise<void> {
+async function restoreRange(
+  repo: Repository,
+  pack: PackPlan,
+  group: PackPlan['blobs'],
+  { opening, buffers }: { opening: Semaphore; buffers: RangeBuffers },
+  sink: RangeSink,
+): Promise<void> {
   const { writers } = sink;
   const key = packKey(pack.packId);
   const live = (t: { file: PlannedFile }) => writers.get(t.file)!.failed === undefined;
@@ -296,7 +304,8 @@ async function restoreRange(repo: Repository, pack: PackPlan, group: PackPlan['b
   let base: number;
   try {
     if (repo.storage.capabilities.rangeReads) {
-      range = await repo.storage.getRange(key, first.offset, last.offset + last.length - first.offset);
+      const length = last.offset + last.length - first.offset;
+      range = await repo.storage.getRange(key, first.offset, length, buffers.take(length));
       base = first.offset;
     } else {
       range = await repo.storage.get(key);
@@ -346,7 +355,9 @@ async function restoreRange(repo: Repository, pack: PackPlan, group: PackPlan['b
 
   let report;
   try {
-    report = await opening.run(() => repo.restorePackRange(pack.packId, range, base, wanted.map((b) => b.blob), { writes, files }));
+    const done = await opening.run(() => repo.restorePackRange(pack.packId, range, base, wanted.map((b) => b.blob), { writes, files }));
+    buffers.give(done.range);
+    report = done.report;
   } catch (e) {
     for (const { targets } of wanted) for (const t of targets) writers.get(t.file)!.fail(describeError(e), blamed(e, key) ?? key);
     return;

@@ -58,7 +58,7 @@ export function withLimits(inner: Storage, opts: LimiterOptions): Storage {
       return limited(() => inner.put(key, body, putOpts));
     },
     get: (key) => limited(() => inner.get(key)),
-    getRange: (key, offset, length) => limited(() => inner.getRange(key, offset, length)),
+    getRange: (key, offset, length, into) => limited(() => inner.getRange(key, offset, length, into)),
     stat: (key) => limited(() => inner.stat(key)),
     list,
     delete: (key) => limited(() => inner.delete(key)),

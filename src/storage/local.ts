@@ -18,7 +18,7 @@ import { bodyBytes, isFileBody, type Body, type FileBody, type ObjectInfo, type 
 const TMP_DIR = 'tmp';
 
 export class LocalStorage implements Storage {
-  readonly capabilities: StorageCapabilities = { rangeReads: true, atomicCreate: true, objectLock: false };
+  readonly capabilities: StorageCapabilities = { rangeReads: true, atomicCreate: true, objectLock: false, readsInFlight: 4 };
   private readonly knownDirs = new Set<string>();
 
   constructor(readonly root: string) {}
@@ -103,11 +103,11 @@ export class LocalStorage implements Storage {
     }
   }
 
-  async getRange(key: string, offset: number, length: number): Promise<Buffer> {
+  async getRange(key: string, offset: number, length: number, into?: Buffer): Promise<Buffer> {
     let fh: fs.FileHandle | undefined;
     try {
       fh = await fs.open(this.pathOf(key), 'r');
-      const buf = Buffer.allocUnsafe(length);
+      const buf = into && into.length >= length ? into.subarray(0, length) : Buffer.allocUnsafe(length);
       let done = 0;
       while (done < length) {
         const { bytesRead } = await fh.read(buf, done, length - done, offset + done);

@@ -27,7 +27,7 @@ export function readOnly(inner: Storage): Storage {
     },
     put: (key) => refuse('write', key),
     get: (key) => inner.get(key),
-    getRange: (key, offset, length) => inner.getRange(key, offset, length),
+    getRange: (key, offset, length, into) => inner.getRange(key, offset, length, into),
     stat: (key) => inner.stat(key),
     list: (prefix) => inner.list(prefix),
     delete: (key) => refuse('delete', key),

@@ -118,7 +118,7 @@ export function withRetry(inner: Storage, opts: RetryOptions = {}): Storage {
     },
     put,
     get: (key) => run('get', key, () => inner.get(key)),
-    getRange: (key, offset, length) => run('getRange', key, () => inner.getRange(key, offset, length)),
+    getRange: (key, offset, length, into) => run('getRange', key, () => inner.getRange(key, offset, length, into)),
     stat: (key) => run('stat', key, () => inner.stat(key)),
     list,
     delete: del,

@@ -70,6 +70,12 @@ export interface StorageCapabilities {
   readonly atomicCreate: boolean;
   /** Object Lock retention is enforced by the server. */
   readonly objectLock: boolean;
+  /**
+   * Reads worth having in flight at once to keep a reader busy: a few for a local disk, whose
+   * reads come from the page cache or a queue of its own; more for a server, to cover the
+   * round trips. Each one holds its bytes in memory while it waits.
+   */
+  readonly readsInFlight: number;
 }
 
 export interface Storage {
@@ -78,7 +84,12 @@ export interface Storage {
   readonly capabilities: StorageCapabilities;
   put(key: string, body: Body, opts?: PutOptions): Promise<void>;
   get(key: string): Promise<Buffer>;
-  getRange(key: string, offset: number, length: number): Promise<Buffer>;
+  /**
+   * `into`: a buffer of at least `length` bytes the caller reuses from read to read; the bytes
+   * are read into it and a view of it is returned, sparing an allocation per read. A backend
+   * may ignore it and return a buffer of its own.
+   */
+  getRange(key: string, offset: number, length: number, into?: Buffer): Promise<Buffer>;
   stat(key: string): Promise<ObjectInfo>;
   list(prefix: string): AsyncIterable<ObjectInfo>;
   delete(key: string): Promise<void>;

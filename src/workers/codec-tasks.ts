@@ -15,7 +15,7 @@ import { saveSmallFiles } from './small-files-task.js';
 import type { SealingKey } from '../repository/envelope.js';
 import type { TaskHandler } from './pool.js';
 import { handOver } from './transfer.js';
-import { restoreRange, type RestoreRangeRequest } from './restore-task.js';
+import { restoreRange, type RestoreRangeRequest, type RestoreRangeResult } from './restore-task.js';
 
 export interface CodecWorkerData {
   readonly dataKey: Uint8Array;
@@ -77,11 +77,10 @@ export function codecHandler(data: CodecWorkerData): TaskHandler<CodecRequest, u
     }
     if (req.op === 'restore-range') {
       const report = restoreRange(req, req.key ? { ...keys, dataKey: Buffer.from(req.key) } : keys);
-      // The range's memory goes back with the report, unreferenced: the main thread's
-      // collector, which runs far more often than an idle worker's, frees it (a worker kept
-      // up to ~55 MiB of spent ranges waiting for its own collection).
+      // The range's memory goes back with the report, for the main thread to read the next
+      // range into (a worker kept up to ~55 MiB of spent ranges waiting for its own collection).
       const back = req.range.buffer instanceof ArrayBuffer && req.range.byteLength > 0 ? [req.range.buffer] : [];
-      return { result: report, transfer: back };
+      return { result: { report, range: back.length > 0 ? req.range : undefined } satisfies RestoreRangeResult, transfer: back };
     }
     const result =
       req.op === 'seal'

@@ -11,9 +11,9 @@ import type { ChunkFileResult } from './file-task.js';
 import type { DedupQuery, PackFilled } from './worker-packer.js';
 import type { SpooledPack } from '../repository/pack-spool.js';
 import type { SmallFileResult } from './small-files-task.js';
-import type { PartWrite, RestoreRangeReport, WholeFile } from './restore-task.js';
+import type { PartWrite, RestoreRangeReport, RestoreRangeResult, WholeFile } from './restore-task.js';
 import { defaultPoolSize, WorkerPool, workerScript } from './pool.js';
-import { detached } from './transfer.js';
+import { detached, handOver } from './transfer.js';
 
 export type { SmallFileResult } from './small-files-task.js';
 export type { PartWrite, RestoreRangeReport, TaskError, WholeFile } from './restore-task.js';
@@ -81,8 +81,9 @@ export class CodecPool {
   /**
    * Opens every blob of one fetched range of a pack and writes it where it goes, in a worker
    * (restore-task.ts): to part files named in `writes`, and whole files created, finished
-   * and renamed there. The range moves to the worker without a copy when it owns its memory
-   * (do not use it afterwards); only the report comes back.
+   * and renamed there. The range's whole buffer moves to the worker without a copy (do not
+   * use it afterwards: its bytes are decrypted in place) and comes back with the report, as
+   * `range`, for the caller to read another range into.
    */
   async restoreRange(
     range: Buffer,
@@ -91,10 +92,11 @@ export class CodecPool {
     where: string,
     targets: { writes: readonly PartWrite[]; files: readonly WholeFile[] },
     key?: Uint8Array,
-  ): Promise<RestoreRangeReport> {
-    const d = this.pool.size > 0 ? detached(range) : { buf: range, transfer: [] };
+  ): Promise<{ report: RestoreRangeReport; range?: Buffer }> {
+    const d = this.pool.size > 0 ? handOver(range) : { buf: range, transfer: [] };
     const req = { op: 'restore-range', range: d.buf, base, blobs, where, writes: targets.writes, files: targets.files, ...(key ? { key } : {}) } as const;
-    return (await this.pool.run(req, d.transfer)) as RestoreRangeReport;
+    const out = (await this.pool.run(req, d.transfer)) as RestoreRangeResult;
+    return { report: out.report, ...(out.range ? { range: toBuffer(out.range) } : {}) };
   }
 
   /**

@@ -6,9 +6,10 @@
  * on the workers, both cores busy.
  *
  * Every blob is authenticated and checked against its id (decodeBlobInto) before any of its
- * bytes is written. Plaintext lives in a scratch buffer reused from blob to blob: a write
- * completes (synchronously) before the next blob is opened, so one blob's bytes can never
- * reach another's file.
+ * bytes is written. The range is this task's own: each blob is decrypted where it lies in
+ * it, and a compressed one is decompressed into a scratch buffer reused from blob to blob. A
+ * write completes (synchronously) before the next blob is opened, so one blob's bytes can
+ * never reach another's file.
  *
  * Two kinds of targets:
  * - a write into a part file the main thread created (`writes`): files whose blobs span
@@ -63,6 +64,13 @@ export interface RestoreRangeRequest {
   readonly files: readonly WholeFile[];
 }
 
+/** What a restore-range task gives back: its report, and the range's memory for the next read. */
+export interface RestoreRangeResult {
+  readonly report: RestoreRangeReport;
+  /** the range as it came (its bytes now decrypted in place), when its memory came back */
+  readonly range?: Uint8Array;
+}
+
 export interface TaskError {
   readonly error: string;
   /** the damaged object, for damage (not for a local write failure) */
@@ -105,7 +113,7 @@ export function restoreRange(req: RestoreRangeRequest, keys: BlobKeys): RestoreR
         if (start < 0 || sealed.length !== blob.length) {
           throw new IntegrityError(req.where, `${req.where}: truncated: blob ${blob.id.slice(0, 8)} lies past its end`);
         }
-        raw = decodeBlobInto(sealed, blob.type, blob.id, blob.rawLength, keys, req.where, scratch);
+        raw = decodeBlobInto(sealed, blob.type, blob.id, blob.rawLength, keys, req.where, scratch, { inPlace: true });
       } catch (e) {
         const err = taskError(e);
         blobs[b] = err;

@@ -93,6 +93,22 @@ export function storageContract(name: string, make: () => Promise<ContractSubjec
       await expectKind(s.getRange('packs/p', 5000, 10), 'invalid-range');
     });
 
+    it('reads a range into a buffer the caller reuses, and never past the bytes asked for', async () => {
+      const body = randomBytes(1000);
+      await s.put('packs/into', body);
+      const into = Buffer.alloc(600, 0xee);
+      const first = await s.getRange('packs/into', 100, 300, into);
+      expect(first.equals(body.subarray(100, 400))).toBe(true);
+      expect(first.buffer).toBe(into.buffer); // read in place, no buffer of its own
+      expect(into.subarray(300).every((b) => b === 0xee)).toBe(true);
+      const second = await s.getRange('packs/into', 700, 200, into);
+      expect(second.equals(body.subarray(700, 900))).toBe(true);
+      // a buffer too small is not used: the range still comes back whole
+      const big = await s.getRange('packs/into', 0, 1000, Buffer.alloc(10));
+      expect(big.equals(body)).toBe(true);
+      await expectKind(s.getRange('packs/into', 990, 20, into), 'invalid-range');
+    });
+
     it('lists every key under a prefix exactly once, and nothing else', async () => {
       const keys = ['a/1', 'a/2', 'a/sub/3', 'ab/4', 'b/5', 'c'];
       await Promise.all(keys.map((k) => s.put(k, Buffer.from(k))));

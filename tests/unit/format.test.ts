@@ -6,7 +6,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ChunkWindow } from '../../src/chunker/window.js';
 import { FastCdc, gearTable } from '../../src/chunker/fastcdc.js';
-import { randomBytes } from '../../src/crypto/aead.js';
+import { AuthenticationError, NONCE_BYTES, open, openInPlace, randomBytes, seal, sealInPlace, SEAL_OVERHEAD, TAG_BYTES } from '../../src/crypto/aead.js';
+import { RangeBuffers } from '../../src/restorer/range-buffers.js';
 import { keyedId } from '../../src/crypto/blob-id.js';
 import { IntegrityError } from '../../src/domain/errors.js';
 import { idFromBytes, type BlobId, type PackId } from '../../src/domain/ids.js';
@@ -124,6 +125,67 @@ describe('blobs', () => {
         expect(() => decodeBlobInto(sealed, 'data', id, n, keys, 'p', scratch)).toThrow(IntegrityError);
       }
     }
+  });
+
+  it('open in place, inside a fetched range, to the same bytes; a damaged blob still fails authentication', () => {
+    const text = csvText(100_000, 4);
+    const random = seededBytes(50_000, 5);
+    const scratch = new DecodeScratch();
+    for (const [raw, level] of [[text, 3], [random, 3], [Buffer.from('tiny'), 0]] as const) {
+      const id = idOf(raw);
+      const sealed = encodeBlob('data', id, raw, keys.dataKey, level);
+      // the blob in the middle of a larger buffer, as it lies in a range of a pack
+      const range = Buffer.concat([Buffer.alloc(7, 1), sealed, Buffer.alloc(5, 2)]);
+      const view = range.subarray(7, 7 + sealed.length);
+      expect(decodeBlobInto(view, 'data', id, raw.length, keys, 'p', scratch, { inPlace: true }).equals(raw)).toBe(true);
+      expect(range.subarray(0, 7).equals(Buffer.alloc(7, 1)) && range.subarray(7 + sealed.length).equals(Buffer.alloc(5, 2))).toBe(true);
+      const damaged = Buffer.from(sealed);
+      damaged[damaged.length >> 1]! ^= 1;
+      expect(() => decodeBlobInto(damaged, 'data', id, raw.length, keys, 'p', scratch, { inPlace: true })).toThrow(/failed authentication/);
+    }
+  });
+});
+
+describe('sealing in place', () => {
+  it('gives what seal gives (open reads it), and openInPlace reads what seal wrote', () => {
+    const key = randomBytes(32);
+    const aad = Buffer.from('aad');
+    for (const plain of [Buffer.alloc(0), Buffer.from('x'), seededBytes(70_001, 9)]) {
+      const buf = Buffer.alloc(NONCE_BYTES + plain.length + TAG_BYTES + 9);
+      plain.copy(buf, NONCE_BYTES);
+      const sealed = sealInPlace(buf, plain.length, key, aad);
+      expect(sealed.length).toBe(plain.length + SEAL_OVERHEAD);
+      expect(sealed.buffer).toBe(buf.buffer);
+      expect(open(key, sealed, aad).equals(plain)).toBe(true);
+      const copy = Buffer.from(seal(key, plain, aad));
+      const opened = openInPlace(key, copy, aad);
+      expect(opened.equals(plain)).toBe(true);
+      expect(opened.buffer).toBe(copy.buffer);
+      expect(() => openInPlace(key, Buffer.from(seal(key, plain, aad)), Buffer.from('other'))).toThrow(AuthenticationError);
+    }
+    expect(() => sealInPlace(Buffer.alloc(NONCE_BYTES + 3), 3, key, aad)).toThrow(RangeError);
+  });
+});
+
+describe('range buffers', () => {
+  it('are reused, the smallest that fits first, and only whole buffers of their size are taken back', () => {
+    const pool = new RangeBuffers(16384, 2);
+    const a = pool.take(100);
+    expect(a.length).toBe(16384);
+    const big = pool.take(50000);
+    expect(big.length).toBe(50000);
+    pool.give(a.subarray(0, 100)); // a view of it comes back: the whole buffer is kept
+    pool.give(big);
+    expect(pool.take(10).buffer).toBe(a.buffer);
+    expect(pool.take(20000).buffer).toBe(big.buffer);
+    pool.give(Buffer.from('small')); // Node's shared pool slab, or anything smaller: never kept
+    pool.give(undefined);
+    expect(pool.take(10).buffer).not.toBe(Buffer.from('x').buffer);
+    pool.give(Buffer.alloc(16384));
+    pool.give(Buffer.alloc(16384));
+    const third = Buffer.alloc(16384);
+    pool.give(third); // more than `keep` free buffers: dropped
+    expect([pool.take(1).buffer, pool.take(1).buffer]).not.toContain(third.buffer);
   });
 });
 

@@ -12,8 +12,9 @@ import { StorageError } from '../../domain/errors.js';
  * @param body the SDK's `Body` (a Node readable stream), or undefined for an empty answer
  * @param announced Content-Length, when the server sent one
  * @param target names the object in error messages
+ * @param into a reused buffer to read into when it is large enough (the result is then a view of it)
  */
-export async function readBody(body: unknown, announced: number | undefined, target: string): Promise<Buffer> {
+export async function readBody(body: unknown, announced: number | undefined, target: string, into?: Buffer): Promise<Buffer> {
   if (body === undefined || body === null) return Buffer.alloc(0);
   const chunks = body as AsyncIterable<Uint8Array>;
   if (announced === undefined) {
@@ -21,7 +22,7 @@ export async function readBody(body: unknown, announced: number | undefined, tar
     for await (const chunk of chunks) parts.push(chunk);
     return Buffer.concat(parts);
   }
-  const out = Buffer.allocUnsafe(announced);
+  const out = into && into.length >= announced ? into.subarray(0, announced) : Buffer.allocUnsafe(announced);
   let filled = 0;
   for await (const chunk of chunks) {
     if (filled + chunk.length > announced) {

@@ -103,7 +103,7 @@ export class S3Storage implements Storage {
     this.listPageSize = opts.listPageSize ?? S3_DEFAULTS.listPageSize;
     // objectLock: a put with retention is either enforced by the server or refused by it
     // (a bucket without Object Lock answers 400), never silently stored unprotected.
-    this.capabilities = { rangeReads: true, atomicCreate: conditional === 'server', objectLock: true };
+    this.capabilities = { rangeReads: true, atomicCreate: conditional === 'server', objectLock: true, readsInFlight: 8 };
     this.client = createS3Client(loc, {
       region: opts.region ?? loc.regionFromHost ?? process.env['AWS_REGION'] ?? 'us-east-1',
       credentials,
@@ -168,7 +168,7 @@ export class S3Storage implements Storage {
     });
   }
 
-  async getRange(key: string, offset: number, length: number): Promise<Buffer> {
+  async getRange(key: string, offset: number, length: number, into?: Buffer): Promise<Buffer> {
     const full = this.fullKey(key);
     if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0) {
       throw new StorageError('invalid-range', `${this.target(full)}: invalid range ${offset}+${length}`);
@@ -182,7 +182,7 @@ export class S3Storage implements Storage {
     return this.call(full, async () => {
       const range = `bytes=${offset}-${offset + length - 1}`;
       const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: full, Range: range }));
-      const bytes = await readBody(out.Body, out.ContentLength, this.target(full));
+      const bytes = await readBody(out.Body, out.ContentLength, this.target(full), into);
       const total = objectSizeFrom(out.ContentRange) ?? (out.ContentRange ? undefined : bytes.length);
       if (total !== undefined && offset + length > total) throw pastEnd(this.target(full), offset, length, total);
       if (!out.ContentRange && bytes.length === total) return bytes.subarray(offset, offset + length); // Range ignored
