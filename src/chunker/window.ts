@@ -39,9 +39,12 @@ export class ChunkWindow {
     cdc.reset();
     this.capacity = Math.min(cdc.maxSize + readBytes, expectedSize + 1);
     // Most chunks are near the average size: start with room for a few reads and grow only
-    // for a long chunk. A buffer left by the previous file is reused when it is large enough.
-    const initial = Math.min(this.capacity, 4 * readBytes);
-    if (spare && spare.length >= initial && spare.length <= this.capacity) {
+    // for a long chunk. A file of more than one read gets four reads' worth whatever its size,
+    // and the buffer left by the previous file is reused when it is large enough, even when it
+    // is larger than this file needs: a buffer sized to each file in turn left the workers'
+    // memory full of dead ones (about 13 MiB per thread).
+    const initial = this.capacity <= readBytes ? this.capacity : 4 * readBytes;
+    if (spare && spare.length >= Math.min(initial, this.capacity)) {
       this.buf = spare;
       spare = undefined;
     } else {
