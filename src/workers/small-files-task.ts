@@ -46,9 +46,16 @@ export async function saveSmallFiles(
   packer: WorkerPacker,
   ctx: TaskContext,
 ): Promise<SmallFileResult[]> {
-  const read = paths.map((p) => readSmall(p, minChunk));
-  const named = read.flatMap((r, i) => ('bytes' in r && r.bytes.length > 0 ? [{ i, id: idFromBytes<BlobId>(keyedId(keys.idKey, r.bytes)), bytes: r.bytes }] : []));
-  if (named.length) await packer.storeNew(named.map((n) => n.id), named.map((n) => n.bytes), keys, ctx);
+  const arena = new BatchArena();
+  let named: { i: number; id: BlobId; bytes: Buffer }[];
+  let read: (ReadFile | Exclude<SmallFileResult, { kind: 'saved' }>)[];
+  try {
+    read = paths.map((p) => readSmall(p, minChunk, arena));
+    named = read.flatMap((r, i) => ('bytes' in r && r.bytes.length > 0 ? [{ i, id: idFromBytes<BlobId>(keyedId(keys.idKey, r.bytes)), bytes: r.bytes }] : []));
+    if (named.length) await packer.storeNew(named.map((n) => n.id), named.map((n) => n.bytes), keys, ctx);
+  } finally {
+    arena.release(); // the files' bytes are sealed and written (or not needed): the memory serves the next batch
+  }
   const ids = new Map(named.map((n) => [n.i, n.id]));
   return read.map((r, i): SmallFileResult => {
     if (!('bytes' in r)) return r;
@@ -57,7 +64,35 @@ export async function saveSmallFiles(
   });
 }
 
-function readSmall(path: string, minChunk: number): ReadFile | Exclude<SmallFileResult, { kind: 'saved' }> {
+/** Free batch buffers of this thread; a batch takes one, and gives it back when done. */
+const freeArenas: Buffer[] = [];
+/** A batch is about 2 MiB of files (archiver/small-file-batch.ts): room for it, and for a file that grew. */
+const ARENA_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Where a batch's files are read, one after the other, in memory reused from batch to batch.
+ * A buffer per file (a few hundred thousand of them in a large tree) was garbage that an idle
+ * worker's collector left for long, and the process grew with it. Files that do not fit get a
+ * buffer of their own. Two batches running on one thread (one waits for its dedup answer)
+ * each have their own.
+ */
+class BatchArena {
+  private readonly buf = freeArenas.pop() ?? Buffer.allocUnsafeSlow(ARENA_BYTES);
+  private used = 0;
+
+  take(n: number): Buffer {
+    if (this.used + n > this.buf.length) return Buffer.allocUnsafe(n);
+    const out = this.buf.subarray(this.used, this.used + n);
+    this.used += n;
+    return out;
+  }
+
+  release(): void {
+    freeArenas.push(this.buf);
+  }
+}
+
+function readSmall(path: string, minChunk: number, arena: BatchArena): ReadFile | Exclude<SmallFileResult, { kind: 'saved' }> {
   let bytesRead = 0;
   try {
     for (let attempt = 1; ; attempt++) {
@@ -66,7 +101,7 @@ function readSmall(path: string, minChunk: number): ReadFile | Exclude<SmallFile
         const before = identity(fd);
         if (before.size >= BigInt(minChunk)) return { kind: 'large' };
         // One read into a buffer of the size fstat gave; growth or shrinkage shows in the identity check.
-        const buf = Buffer.allocUnsafe(Number(before.size));
+        const buf = arena.take(Number(before.size));
         const n = readFully(fd, buf);
         bytesRead += n;
         const after = identity(fd);
