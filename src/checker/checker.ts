@@ -18,9 +18,11 @@ import { createHash } from 'node:crypto';
 import { describeError, isStorageError, StorageError } from '../domain/errors.js';
 import { isHexId, type BlobId, type IndexId, type PackId } from '../domain/ids.js';
 import type { IndexedPack } from '../repository/index-file.js';
+import type { PackEntry } from '../repository/pack.js';
 import { DATA_PREFIX, idOfKey, packKey } from '../repository/layout.js';
 import { forEachLimited, type Repository, type SnapshotEntry } from '../repository/repository.js';
 import { TreeLoader } from '../repository/tree-loader.js';
+import { RangeBuffers } from '../util/range-buffers.js';
 import { Semaphore } from '../util/semaphore.js';
 import { affectedByObject } from './affected.js';
 import { selectSubset, type Subset } from './subset.js';
@@ -153,10 +155,12 @@ export async function checkRepository(repo: Repository, opts: CheckOptions = {})
   if (opts.readData) {
     const subset = opts.readData === true ? undefined : opts.readData;
     const toRead = selectSubset([...packs.keys()].filter((id) => stored.get(id) === packs.get(id)!.size), subset);
-    const opening = new Semaphore(8);
     const concurrency = opts.concurrency ?? (repo.storage.location.startsWith('s3:') ? 4 : 2);
+    // pieces in flight over all packs: the storage's usual reads in flight, one more per pack read at once
+    const slots = repo.storage.capabilities.readsInFlight + concurrency;
+    const reading: PackReading = { slots: new Semaphore(slots), buffers: new RangeBuffers(PIECE_BYTES, slots) };
     await forEachLimited(toRead, concurrency, async (id) => {
-      const problem = await readPack(repo, packs.get(id)!, opening);
+      const problem = await readPack(repo, packs.get(id)!, reading);
       packsRead++;
       bytesRead += packs.get(id)!.size;
       opts.onProgress?.('packs', packsRead, toRead.length);
@@ -193,48 +197,87 @@ export async function checkRepository(repo: Repository, opts: CheckOptions = {})
   };
 }
 
-/** Downloads a whole pack and authenticates everything in it; returns what is wrong. */
-async function readPack(repo: Repository, p: IndexedPack, opening: Semaphore): Promise<{ message: string; blobs: BlobId[] } | undefined> {
+/**
+ * Pieces of a pack read at once (a blob larger than this is read alone). The pack is read in
+ * pieces from start to end, hashed on the way, each piece opened by a worker thread in place:
+ * memory holds a few pieces, never whole packs (which are 16-24 MiB).
+ */
+const PIECE_BYTES = 3 * 1024 * 1024;
+
+interface PackReading {
+  /** pieces being read or opened at once, over all packs */
+  readonly slots: Semaphore;
+  readonly buffers: RangeBuffers;
+}
+
+/** Reads a whole pack and authenticates everything in it; returns what is wrong. */
+async function readPack(repo: Repository, p: IndexedPack, reading: PackReading): Promise<{ message: string; blobs: BlobId[] } | undefined> {
   const key = packKey(p.packId);
   const all = p.blobs.map((b) => b.id);
-  let bytes: Buffer;
   try {
-    bytes = await repo.storage.get(key);
-  } catch (e) {
-    unlessStorageTrouble(e);
-    return { message: describeError(e), blobs: all };
-  }
-  if (createHash('sha256').update(bytes).digest('hex') !== p.packId) {
-    // Name the blobs that are actually damaged, so unaffected files are not reported.
-    const bad = await damagedInPack(repo, p, bytes, opening);
-    return { message: `pack content does not match its name; ${bad.length} of ${p.blobs.length} blob(s) damaged`, blobs: bad };
-  }
-  try {
-    const header = await repo.packHeaderFromBytes(p.packId, bytes);
+    const header = await repo.readPackHeader(p.packId, p.size);
     const inHeader = new Map(header.map((e) => [e.id, e]));
     for (const b of p.blobs) {
       const h = inHeader.get(b.id);
       if (!h || h.offset !== b.offset || h.length !== b.length) return { message: `index and pack header disagree on blob ${b.id.slice(0, 8)}`, blobs: all };
     }
   } catch (e) {
+    unlessStorageTrouble(e);
     return { message: describeError(e), blobs: all };
   }
-  const bad = await damagedInPack(repo, p, bytes, opening);
+  const hash = createHash('sha256');
+  const bad: BlobId[] = [];
+  const opening: Promise<void>[] = [];
+  let pos = 0;
+  try {
+    const groups = pieces(p);
+    for (const [i, piece] of groups.entries()) {
+      // the last piece runs to the end: the header, trailer and padding are hashed too
+      const last = piece[piece.length - 1];
+      const end = i === groups.length - 1 || !last ? p.size : last.offset + last.length;
+      const base = pos;
+      await reading.slots.acquire();
+      let bytes: Buffer;
+      try {
+        bytes = await repo.storage.getRange(key, base, end - base, reading.buffers.take(end - base));
+      } catch (e) {
+        reading.slots.release();
+        throw e;
+      }
+      hash.update(bytes);
+      pos = end;
+      // opened while the next piece is read; the slot is held until the worker is done with it
+      opening.push(
+        repo
+          .restorePackRange(p.packId, bytes, base, piece, { writes: [], files: [] })
+          .then(({ report, range }) => {
+            reading.buffers.give(range);
+            report.blobs.forEach((err, k) => err && bad.push(piece[k]!.id));
+          }, () => void bad.push(...piece.map((b) => b.id)))
+          .finally(() => reading.slots.release()),
+      );
+    }
+  } catch (e) {
+    await Promise.all(opening);
+    unlessStorageTrouble(e);
+    return { message: describeError(e), blobs: all };
+  }
+  await Promise.all(opening);
+  if (hash.digest('hex') !== p.packId) {
+    return { message: `pack content does not match its name; ${bad.length} of ${p.blobs.length} blob(s) damaged`, blobs: bad };
+  }
   return bad.length ? { message: `${bad.length} blob(s) failed authentication`, blobs: bad } : undefined;
 }
 
-async function damagedInPack(repo: Repository, p: IndexedPack, bytes: Buffer, opening: Semaphore): Promise<BlobId[]> {
-  const bad: BlobId[] = [];
-  await Promise.all(
-    p.blobs.map((b) =>
-      opening.run(async () => {
-        const sealed = bytes.subarray(b.offset, b.offset + b.length);
-        if (sealed.length !== b.length) return void bad.push(b.id);
-        await repo.openBlob({ ...b, packId: p.packId }, sealed).catch(() => bad.push(b.id));
-      }),
-    ),
-  );
-  return bad;
+/** The pack's blobs in order of offset, in groups of at most PIECE_BYTES (or one larger blob); one empty group for a pack without blobs. */
+function pieces(p: IndexedPack): PackEntry[][] {
+  const groups: PackEntry[][] = [];
+  for (const b of [...p.blobs].sort((x, y) => x.offset - y.offset)) {
+    const g = groups[groups.length - 1];
+    if (g && b.offset + b.length - g[0]!.offset <= PIECE_BYTES) g.push(b);
+    else groups.push([b]);
+  }
+  return groups.length > 0 ? groups : [[]];
 }
 
 /**

@@ -33,7 +33,7 @@ import type { TreeNode } from '../repository/tree.js';
 import type { PartWrite, WholeFile } from '../workers/codec.js';
 import { alreadyRestored, applyMetadata, createSymlink, FileWriter } from './file-writer.js';
 import { planItems, planPacks, type PackPlan, type PlannedFile, type RestorePlan } from './plan.js';
-import { RangeBuffers } from './range-buffers.js';
+import { RangeBuffers } from '../util/range-buffers.js';
 import { verifyFile } from './verify.js';
 
 export interface RestoreEvents {

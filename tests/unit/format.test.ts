@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { ChunkWindow } from '../../src/chunker/window.js';
 import { FastCdc, gearTable } from '../../src/chunker/fastcdc.js';
 import { AuthenticationError, NONCE_BYTES, open, openInPlace, randomBytes, seal, sealInPlace, SEAL_OVERHEAD, TAG_BYTES } from '../../src/crypto/aead.js';
-import { RangeBuffers } from '../../src/restorer/range-buffers.js';
+import { RangeBuffers } from '../../src/util/range-buffers.js';
 import { keyedId } from '../../src/crypto/blob-id.js';
 import { IntegrityError } from '../../src/domain/errors.js';
 import { idFromBytes, type BlobId, type PackId } from '../../src/domain/ids.js';
