@@ -158,7 +158,8 @@ export async function checkRepository(repo: Repository, opts: CheckOptions = {})
     const concurrency = opts.concurrency ?? (repo.storage.location.startsWith('s3:') ? 4 : 2);
     // pieces in flight over all packs: the storage's usual reads in flight, one more per pack read at once
     const slots = repo.storage.capabilities.readsInFlight + concurrency;
-    const reading: PackReading = { slots: new Semaphore(slots), buffers: new RangeBuffers(PIECE_BYTES, slots) };
+    const pieceBytes = repo.storage.capabilities.readBytes;
+    const reading: PackReading = { slots: new Semaphore(slots), buffers: new RangeBuffers(pieceBytes, slots), pieceBytes };
     await forEachLimited(toRead, concurrency, async (id) => {
       const problem = await readPack(repo, packs.get(id)!, reading);
       packsRead++;
@@ -198,16 +199,15 @@ export async function checkRepository(repo: Repository, opts: CheckOptions = {})
 }
 
 /**
- * Pieces of a pack read at once (a blob larger than this is read alone). The pack is read in
- * pieces from start to end, hashed on the way, each piece opened by a worker thread in place:
- * memory holds a few pieces, never whole packs (which are 16-24 MiB).
+ * How packs are read: in pieces of about the storage's readBytes (a blob larger than that is
+ * read alone), from start to end, hashed on the way, each piece opened by a worker thread in
+ * place. Memory holds a few pieces, never whole packs (which are 16-24 MiB).
  */
-const PIECE_BYTES = 3 * 1024 * 1024;
-
 interface PackReading {
   /** pieces being read or opened at once, over all packs */
   readonly slots: Semaphore;
   readonly buffers: RangeBuffers;
+  readonly pieceBytes: number;
 }
 
 /** Reads a whole pack and authenticates everything in it; returns what is wrong. */
@@ -230,7 +230,7 @@ async function readPack(repo: Repository, p: IndexedPack, reading: PackReading):
   const opening: Promise<void>[] = [];
   let pos = 0;
   try {
-    const groups = pieces(p);
+    const groups = pieces(p, reading.pieceBytes);
     for (const [i, piece] of groups.entries()) {
       // the last piece runs to the end: the header, trailer and padding are hashed too
       const last = piece[piece.length - 1];
@@ -269,12 +269,12 @@ async function readPack(repo: Repository, p: IndexedPack, reading: PackReading):
   return bad.length ? { message: `${bad.length} blob(s) failed authentication`, blobs: bad } : undefined;
 }
 
-/** The pack's blobs in order of offset, in groups of at most PIECE_BYTES (or one larger blob); one empty group for a pack without blobs. */
-function pieces(p: IndexedPack): PackEntry[][] {
+/** The pack's blobs in order of offset, in groups of at most `pieceBytes` (or one larger blob); one empty group for a pack without blobs. */
+function pieces(p: IndexedPack, pieceBytes: number): PackEntry[][] {
   const groups: PackEntry[][] = [];
   for (const b of [...p.blobs].sort((x, y) => x.offset - y.offset)) {
     const g = groups[groups.length - 1];
-    if (g && b.offset + b.length - g[0]!.offset <= PIECE_BYTES) g.push(b);
+    if (g && b.offset + b.length - g[0]!.offset <= pieceBytes) g.push(b);
     else groups.push([b]);
   }
   return groups.length > 0 ? groups : [[]];

@@ -16,8 +16,9 @@
  * mode, times, rename. The main thread fetches ranges, creates and finishes the files whose
  * blobs span several ranges, and keeps count; plaintext never comes back to it.
  *
- * Memory stays bounded: at most `concurrency` ranges of at most RANGE_MAX bytes are held (the
- * storage's readsInFlight: 3 on a local disk, 8 on S3), in buffers reused from range to range,
+ * Memory stays bounded: at most `concurrency` ranges of at most the storage's readBytes are
+ * held (its readsInFlight: 3 ranges of 2 MiB on a local disk, 8 of 4 MiB on S3), in buffers
+ * reused from range to range,
  * and at most OPEN_LIMIT ranges are being opened (one worker task each) at once. Ranges rather
  * than whole packs are the unit of work so that fetching, decrypting and writing overlap.
  * @module
@@ -81,17 +82,15 @@ export interface RestoreResult {
   readonly durationMs: number;
 }
 
-/** Blobs closer than this in a pack are fetched in one ranged read… */
-const COALESCE_GAP = 256 * 1024;
 /**
- * …of at most this many bytes (a blob larger than this is read alone). Each range in flight
- * is held until a worker has written its blobs (they are decrypted in place; only compressed
- * ones pass through the worker's reused scratch memory): 3 MiB keeps the bytes in flight
- * small, for a few more reads per pack. Measured on the benchmark's restore, 3 ranges of
- * 3 MiB on a local disk: as fast as 4 of 4 MiB (within noise) for 7 MiB less peak memory.
+ * Blobs closer than this in a pack are fetched in one ranged read, of at most the storage's
+ * readBytes (a blob larger than that is read alone). Each range in flight is held until a
+ * worker has written its blobs (they are decrypted in place; only compressed ones pass through
+ * the worker's reused scratch memory). Measured on the benchmark's restore from a local disk:
+ * 3 ranges of 2 MiB were as fast as 4 of 4 MiB (within noise) for about 10 MiB less peak memory.
  */
-const RANGE_MAX = 3 * 1024 * 1024;
-/** Ranges being opened and written by worker threads at once (each at most RANGE_MAX, or one large blob). */
+const COALESCE_GAP = 256 * 1024;
+/** Ranges being opened and written by worker threads at once (each one range, or one large blob). */
 const OPEN_LIMIT = 3;
 /** Verifications running at once. */
 const VERIFY_CONCURRENCY = 4;
@@ -176,8 +175,9 @@ export async function restorePlan(repo: Repository, plan: RestorePlan, opts: Res
 
   const opening = new Semaphore(OPEN_LIMIT);
   const concurrency = opts.concurrency ?? repo.storage.capabilities.readsInFlight;
-  const buffers = new RangeBuffers(RANGE_MAX, concurrency);
-  const ranges = packs.flatMap((pack) => (repo.storage.capabilities.rangeReads ? coalesce(pack.blobs) : [pack.blobs]).map((blobs) => ({ pack, blobs })));
+  const rangeMax = repo.storage.capabilities.readBytes;
+  const buffers = new RangeBuffers(rangeMax, concurrency);
+  const ranges = packs.flatMap((pack) => (repo.storage.capabilities.rangeReads ? coalesce(pack.blobs, rangeMax) : [pack.blobs]).map((blobs) => ({ pack, blobs })));
   const whole = wholeInOneRange(ranges);
   const sink: RangeSink = {
     writers,
@@ -384,14 +384,14 @@ async function restoreRange(
   }
 }
 
-function coalesce<T extends { blob: { offset: number; length: number } }>(blobs: readonly T[]): T[][] {
+function coalesce<T extends { blob: { offset: number; length: number } }>(blobs: readonly T[], rangeMax: number): T[][] {
   const groups: T[][] = [];
   for (const b of blobs) {
     const g = groups[groups.length - 1];
     const first = g?.[0];
     const prev = g?.[g.length - 1];
     const near = prev !== undefined && b.blob.offset - (prev.blob.offset + prev.blob.length) <= COALESCE_GAP;
-    if (g && first && near && b.blob.offset + b.blob.length - first.blob.offset <= RANGE_MAX) g.push(b);
+    if (g && first && near && b.blob.offset + b.blob.length - first.blob.offset <= rangeMax) g.push(b);
     else groups.push([b]);
   }
   return groups;

@@ -18,7 +18,7 @@ import { bodyBytes, isFileBody, type Body, type FileBody, type ObjectInfo, type 
 const TMP_DIR = 'tmp';
 
 export class LocalStorage implements Storage {
-  readonly capabilities: StorageCapabilities = { rangeReads: true, atomicCreate: true, objectLock: false, readsInFlight: 3 };
+  readonly capabilities: StorageCapabilities = { rangeReads: true, atomicCreate: true, objectLock: false, readsInFlight: 3, readBytes: 2 * 1024 * 1024 };
   private readonly knownDirs = new Set<string>();
 
   constructor(readonly root: string) {}

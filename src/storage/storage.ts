@@ -76,6 +76,12 @@ export interface StorageCapabilities {
    * round trips. Each one holds its bytes in memory while it waits.
    */
   readonly readsInFlight: number;
+  /**
+   * Bytes worth asking for in one ranged read when a reader may choose (restore, check): a
+   * local disk serves small reads as fast as large ones, so small ones keep less in memory;
+   * each request to a server costs a round trip, so fewer, larger ones.
+   */
+  readonly readBytes: number;
 }
 
 export interface Storage {

@@ -19,7 +19,7 @@ function probe(): Storage & { inFlight: number; maxInFlight: number; putTimes: n
     maxInFlight: 0,
     putTimes: [] as number[],
     location: 'memory',
-    capabilities: { rangeReads: true, atomicCreate: true, objectLock: false, readsInFlight: 4 },
+    capabilities: { rangeReads: true, atomicCreate: true, objectLock: false, readsInFlight: 4, readBytes: 1024 * 1024 },
     put: (key: string, body: Uint8Array) => slow(() => void objects.set(key, Buffer.from(body))),
     get: (key: string) => slow(() => objects.get(key) ?? Buffer.alloc(0)),
     getRange: (key: string, o: number, n: number) => slow(() => (objects.get(key) ?? Buffer.alloc(0)).subarray(o, o + n)),

@@ -103,7 +103,7 @@ export class S3Storage implements Storage {
     this.listPageSize = opts.listPageSize ?? S3_DEFAULTS.listPageSize;
     // objectLock: a put with retention is either enforced by the server or refused by it
     // (a bucket without Object Lock answers 400), never silently stored unprotected.
-    this.capabilities = { rangeReads: true, atomicCreate: conditional === 'server', objectLock: true, readsInFlight: 8 };
+    this.capabilities = { rangeReads: true, atomicCreate: conditional === 'server', objectLock: true, readsInFlight: 8, readBytes: 4 * 1024 * 1024 };
     this.client = createS3Client(loc, {
       region: opts.region ?? loc.regionFromHost ?? process.env['AWS_REGION'] ?? 'us-east-1',
       credentials,
