@@ -66,8 +66,8 @@ export function sealInPlace(buf: Buffer, plainLength: number, key: Uint8Array, a
 /**
  * Opens in place: the plaintext is decrypted over the ciphertext and returned as a view of
  * `sealed`, whose bytes are the caller's to overwrite (a fetched range nothing else reads).
- * libsodium checks the tag before it writes: a message that fails authentication is left
- * unread (its bytes zeroed), never half-decrypted.
+ * libsodium checks the tag before it decrypts: a message that fails authentication is never
+ * decrypted (libsodium zeroes its bytes instead).
  */
 export function openInPlace(key: Uint8Array, sealed: Uint8Array, aad: Uint8Array): Buffer {
   if (sealed.length < SEAL_OVERHEAD) throw new AuthenticationError();

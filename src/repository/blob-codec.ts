@@ -39,14 +39,15 @@ export function encodeBlob(type: BlobType, id: BlobId, raw: Uint8Array, dataKey:
 }
 let threadScratch: SealScratch | undefined;
 
+/** Seal scratch grows by whole MiB: chunk sizes vary by a few KiB, and each new largest chunk would leave the old buffer as garbage. */
+const SCRATCH_STEP = 1024 * 1024;
+
 /**
  * Scratch memory for sealing one blob after another without allocating: a thread that writes
  * sealed blobs straight to a pack file (a worker's PackSpool) needs each one only until it is
  * written. Allocating two fresh buffers per chunk instead cost page faults and garbage that the
  * process's memory grew with.
  */
-const SCRATCH_STEP = 1024 * 1024;
-
 export class SealScratch {
   /** nonce ‖ flag ‖ payload ‖ tag: compressed (or copied) in place, then sealed in place */
   private buf = Buffer.alloc(0);
@@ -54,7 +55,6 @@ export class SealScratch {
   /** Like encodeBlob; the result is a view of this scratch, valid until the next call. */
   encode(type: BlobType, id: BlobId, raw: Uint8Array, dataKey: Uint8Array, level: number): Buffer {
     const room = NONCE_BYTES + 1 + Math.max(raw.length, level > 0 ? compressBound(raw.length) : 0) + TAG_BYTES;
-    // whole MiB: chunk sizes vary by a few KiB, and each new record would otherwise leave the old buffer as garbage
     if (this.buf.length < room) this.buf = Buffer.allocUnsafeSlow(Math.ceil(room / SCRATCH_STEP) * SCRATCH_STEP);
     // zstd writes straight after the flag byte; raw bytes are copied there only when stored as they are.
     const payload = this.buf.subarray(NONCE_BYTES + 1, room - TAG_BYTES);
