@@ -16,7 +16,7 @@ import { constants as fsc } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import type { TreeNode } from '../repository/tree.js';
-import type { WholeFile } from '../workers/restore-task.js';
+import { PART_CREATE_FLAGS, PART_CREATE_MODE, type WholeFile } from '../workers/restore-task.js';
 
 const isRoot = process.getuid?.() === 0;
 
@@ -109,9 +109,7 @@ export class FileWriter {
    */
   prepare(): Promise<void> {
     this.created ??= (async () => {
-      // O_NOFOLLOW: a symlink planted at the predictable part name (a directory others can
-      // write, a restore run as root) must not redirect the write to another file.
-      const fh = await fs.open(this.part, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_TRUNC | fsc.O_NOFOLLOW, 0o600);
+      const fh = await fs.open(this.part, PART_CREATE_FLAGS, PART_CREATE_MODE);
       try {
         if ((this.node.content?.length ?? 0) > 1) await fh.truncate(this.node.size ?? 0);
       } finally {

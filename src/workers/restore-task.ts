@@ -88,6 +88,15 @@ export interface RestoreRangeReport {
 
 const scratch = new DecodeScratch();
 
+/**
+ * How a part file is created, here and on the main thread (restorer/file-writer.ts): emptied,
+ * mode 0600 until the file's own mode is applied, and O_NOFOLLOW, because a symlink planted at
+ * the predictable part name (a directory others can write, a restore run as root) must not
+ * redirect the write to another file.
+ */
+export const PART_CREATE_FLAGS = fsc.O_WRONLY | fsc.O_CREAT | fsc.O_TRUNC | fsc.O_NOFOLLOW;
+export const PART_CREATE_MODE = 0o600;
+
 /** Runs on a worker thread (or inline): every blob opened, written, files finished. */
 export function restoreRange(req: RestoreRangeRequest, keys: BlobKeys): RestoreRangeReport {
   const n = req.blobs.length;
@@ -180,13 +189,11 @@ export function restoreRange(req: RestoreRangeRequest, keys: BlobKeys): RestoreR
 }
 
 /**
- * O_NOFOLLOW: a symlink planted at the predictable part name (a directory others can write,
- * a restore run as root) must not redirect the write to another file. A file of several
- * pieces is given its final size first, as the main thread does, so that the pieces of a
- * part file left by a killed run can be kept (FileWriter.resume).
+ * A file of several pieces is given its final size first, as the main thread does, so that
+ * the pieces of a part file left by a killed run can be kept (FileWriter.resume).
  */
 function createPart(f: WholeFile): number {
-  const fd = fs.openSync(f.part, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_TRUNC | fsc.O_NOFOLLOW, 0o600);
+  const fd = fs.openSync(f.part, PART_CREATE_FLAGS, PART_CREATE_MODE);
   try {
     if (f.pieces.length > 1) fs.ftruncateSync(fd, f.size);
   } catch (e) {
