@@ -65,12 +65,14 @@ export function registerForget(program: Command): void {
       keepWithin: opts.keepWithin,
       keepTags: opts.keepTag,
     };
-    if (Object.values(policy).every((v) => !v || (Array.isArray(v) && v.length === 0))) {
+    // A rule counts when it keeps something: N > 0, a duration, or at least one tag.
+    const given = (v: unknown) => Boolean(v) && !(Array.isArray(v) && v.length === 0);
+    if (!Object.values(policy).some(given)) {
       throw new UsageError('forget needs at least one --keep-* rule with N > 0');
     }
     const floorDays = retentionFloorDays(undefined);
     const rules = Object.entries(policy)
-      .filter(([, v]) => v !== undefined && !(Array.isArray(v) && v.length === 0))
+      .filter(([, v]) => given(v))
       .map(([k, v]) => `${k}=${Array.isArray(v) ? v.length : String(v)}`)
       .join(' ');
     const audit: AuditSpec<{ plan: RetentionPlan<SnapshotListing>; forgotten: number }> = {
