@@ -150,10 +150,13 @@ export class AuditLog {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
         // A holder killed while appending leaves its lock: appends take milliseconds, so a lock
         // whose process is gone, or older than LOCK_STALE_MS, is stale.
-        const age = Date.now() - (fs.statSync(this.lockFile, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
-        if (age > LOCK_STALE_MS || holderIsGone(this.lockFile)) fs.rmSync(this.lockFile, { force: true });
-        else if (Date.now() > deadline) throw new Error(`audit log ${this.file} is locked by another process (${this.lockFile})`);
-        else Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+        const judged = fileIdentity(this.lockFile);
+        if (judged === undefined) continue; // released meanwhile
+        const age = Date.now() - Number(judged.mtimeMs);
+        if (age > LOCK_STALE_MS || holderIsGone(this.lockFile)) {
+          if (!removeStaleLock(this.lockFile, judged)) sleep(2);
+        } else if (Date.now() > deadline) throw new Error(`audit log ${this.file} is locked by another process (${this.lockFile})`);
+        else sleep(20);
       }
     }
     try {
@@ -162,6 +165,48 @@ export class AuditLog {
       fs.rmSync(this.lockFile, { force: true });
     }
   }
+}
+
+type FileIdentity = fs.BigIntStats;
+
+function fileIdentity(file: string): FileIdentity | undefined {
+  return fs.statSync(file, { bigint: true, throwIfNoEntry: false });
+}
+
+/** A takeover left by a process killed in the middle of one (which takes microseconds). */
+const TAKEOVER_STALE_MS = 5_000;
+
+/**
+ * Removes a stale lock, unless it is no longer the file that was judged stale: two processes
+ * that found the same dead lock must not both remove "the lock", or the second would remove
+ * the lock the first had just taken, and both would append at once. Takeovers are serialised
+ * by a second file created exclusively, and the lock is removed only if it is still the same
+ * file (inode and change time). Returns false when another process is taking over (try again).
+ * @internal exported for the tests
+ */
+export function removeStaleLock(lockFile: string, judged: FileIdentity): boolean {
+  const takeover = `${lockFile}.takeover`;
+  let fd: number;
+  try {
+    fd = fs.openSync(takeover, 'wx', 0o600);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    const st = fs.statSync(takeover, { throwIfNoEntry: false });
+    if (st && Date.now() - st.mtimeMs > TAKEOVER_STALE_MS) fs.rmSync(takeover, { force: true });
+    return false;
+  }
+  fs.closeSync(fd);
+  try {
+    const now = fileIdentity(lockFile);
+    if (now && now.ino === judged.ino && now.dev === judged.dev && now.ctimeNs === judged.ctimeNs) fs.rmSync(lockFile, { force: true });
+    return true;
+  } finally {
+    fs.rmSync(takeover, { force: true });
+  }
+}
+
+function sleep(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
 /** The lock names a process (its pid) that no longer runs. An empty or unreadable lock is not judged. */

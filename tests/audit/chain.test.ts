@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { entryHash, GENESIS, seal, type AuditEntry } from '../../src/audit/entry.js';
-import { AuditLog, type NewEntry } from '../../src/audit/log.js';
+import { AuditLog, removeStaleLock, type NewEntry } from '../../src/audit/log.js';
 import { pseudonym } from '../../src/audit/names.js';
 import { compareCopies, verifyLocal } from '../../src/audit/verify.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -50,6 +50,36 @@ describe('audit chain', () => {
     fs.writeFileSync(lock, '1');
     expect(() => log.append(entry(3), KEY)).toThrow(/locked by another process/);
     fs.rmSync(lock);
+    expect(verify(log)).toEqual([]);
+  });
+
+  it('removes a stale lock only if it is still the file judged stale, one takeover at a time', () => {
+    const log = freshLog(1);
+    const lock = log.file.replace(/\.log$/, '.lock');
+    fs.writeFileSync(lock, '999999999');
+    const judged = fs.statSync(lock, { bigint: true });
+    // Another process took the lock over meanwhile: its new lock file must stay.
+    fs.writeFileSync(`${lock}.new`, String(process.pid));
+    fs.renameSync(`${lock}.new`, lock);
+    expect(removeStaleLock(lock, judged)).toBe(true);
+    expect(fs.readFileSync(lock, 'utf8')).toBe(String(process.pid));
+    // Still the judged file: removed.
+    expect(removeStaleLock(lock, fs.statSync(lock, { bigint: true }))).toBe(true);
+    expect(fs.existsSync(lock)).toBe(false);
+    // Another takeover in progress: wait for it (false), unless it was left by a killed process long ago.
+    fs.writeFileSync(lock, '999999999');
+    const takeover = `${lock}.takeover`;
+    fs.writeFileSync(takeover, '');
+    expect(removeStaleLock(lock, fs.statSync(lock, { bigint: true }))).toBe(false);
+    expect(fs.existsSync(lock)).toBe(true);
+    const old = new Date(Date.now() - 60_000);
+    fs.utimesSync(takeover, old, old);
+    expect(removeStaleLock(lock, fs.statSync(lock, { bigint: true }))).toBe(false);
+    expect(fs.existsSync(takeover)).toBe(false);
+    expect(removeStaleLock(lock, fs.statSync(lock, { bigint: true }))).toBe(true);
+    expect(fs.existsSync(lock)).toBe(false);
+    // and an append after all that finds the log whole
+    log.append(entry(2), KEY);
     expect(verify(log)).toEqual([]);
   });
 
