@@ -49,16 +49,27 @@ export interface KdfFlags {
 
 /** `--kdf`, `--kdf-memory`, `--kdf-passes`: the Argon2id cost of a new key file (init, key add, key passwd). */
 export function addKdfOptions(cmd: Command, what: string): Command {
-  const whole = (flag: string) => (v: string): number => {
-    if (!/^\d+$/.test(v)) throw new UsageError(`${flag}: expected a whole number, got "${v}"`);
-    return Number(v);
-  };
   return cmd
     .addOption(new Option('--kdf <profile>', `Argon2id cost of ${what}`).choices(Object.keys(KDF_PROFILES)).default('moderate'))
-    .option('--kdf-memory <MiB>', 'Argon2id memory in MiB, instead of the profile\'s (19 or more)', whole('--kdf-memory'))
-    .option('--kdf-passes <n>', 'Argon2id passes, instead of the profile\'s', whole('--kdf-passes'));
+    .option('--kdf-memory <MiB>', 'Argon2id memory in MiB, instead of the profile\'s (19 or more)', nonNegativeInt('--kdf-memory'))
+    .option('--kdf-passes <n>', 'Argon2id passes, instead of the profile\'s', nonNegativeInt('--kdf-passes'));
 }
 
 export function kdfFromFlags(opts: KdfFlags): KdfChoice {
   return kdfChoice(opts.kdf, { memoryMiB: opts.kdfMemory, passes: opts.kdfPasses });
+}
+
+/** Parsers for whole-number flags: a bad value is a one-line usage error naming the flag. */
+export function positiveInt(flag: string) {
+  return (v: string): number => {
+    if (!/^\d+$/.test(v) || Number(v) < 1) throw new UsageError(`${flag}: expected a positive integer, got "${v}"`);
+    return Number(v);
+  };
+}
+
+export function nonNegativeInt(flag: string) {
+  return (v: string): number => {
+    if (!/^\d+$/.test(v)) throw new UsageError(`${flag}: expected a non-negative integer, got "${v}"`);
+    return Number(v);
+  };
 }

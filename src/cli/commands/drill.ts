@@ -5,7 +5,7 @@ import { drill } from '../../app/drill.js';
 import { CoffreError, ExitCode, UsageError, VerificationFailedError } from '../../domain/errors.js';
 import { DEFAULT_SAMPLE } from '../../drill/drill.js';
 import { renderDrillReportFile, renderDrillText, reportFormat } from '../../ui/drill-report.js';
-import { positiveInt } from './init.js';
+import { positiveInt } from '../options.js';
 import { repoOptions } from '../options.js';
 import { printJson, warn } from '../output.js';
 

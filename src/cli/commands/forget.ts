@@ -8,7 +8,7 @@ import { parseDuration, type RetentionDecision, type RetentionPlan, type Retenti
 import type { SnapshotListing } from '../../app/browse.js';
 import { collect, repoOptions } from '../options.js';
 import { printJson, println } from '../output.js';
-import { nonNegativeInt } from './init.js';
+import { nonNegativeInt } from '../options.js';
 import { printPruneReport, pruneOptions, runPrune } from './prune.js';
 
 interface ForgetFlags {

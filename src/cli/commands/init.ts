@@ -1,8 +1,7 @@
 import { Option, type Command } from 'commander';
 import { initRepo } from '../../app/init.js';
-import { UsageError } from '../../domain/errors.js';
 import { printJson, println } from '../output.js';
-import { addKdfOptions, kdfFromFlags, repoOptions, type KdfFlags } from '../options.js';
+import { addKdfOptions, kdfFromFlags, nonNegativeInt, positiveInt, repoOptions, type KdfFlags } from '../options.js';
 
 export function registerInit(program: Command): void {
   addKdfOptions(program.command('init'), 'the key files')
@@ -29,18 +28,4 @@ export function registerInit(program: Command): void {
         println();
       }
     });
-}
-
-export function positiveInt(flag: string) {
-  return (v: string): number => {
-    if (!/^\d+$/.test(v) || Number(v) < 1) throw new UsageError(`${flag}: expected a positive integer, got "${v}"`);
-    return Number(v);
-  };
-}
-
-export function nonNegativeInt(flag: string) {
-  return (v: string): number => {
-    if (!/^\d+$/.test(v)) throw new UsageError(`${flag}: expected a non-negative integer, got "${v}"`);
-    return Number(v);
-  };
 }
