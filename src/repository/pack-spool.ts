@@ -12,7 +12,10 @@
  */
 import { createHash, randomBytes, type Hash } from 'node:crypto';
 import { closeSync, constants as fsc, openSync, readdirSync, rmSync, unlinkSync, writeSync } from 'node:fs';
+import { lstat, mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { UsageError } from '../domain/errors.js';
 import { idFromBytes, type BlobId, type PackId } from '../domain/ids.js';
 import type { FileBody } from '../storage/storage.js';
 import type { BlobType } from './blob-codec.js';
@@ -119,4 +122,21 @@ function isRunning(pid: number): boolean {
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+/**
+ * The spool directory of storages without one of their own: `$TMPDIR/coffre-spool-UID`.
+ * /tmp is shared: a directory of that name that someone else made (or a symlink to one)
+ * would let them swap a pack between its sealing and its upload, so anything but a directory
+ * owned by this user that others cannot enter is refused.
+ */
+export async function tempSpoolDir(): Promise<string> {
+  const dir = path.join(tmpdir(), `coffre-spool-${process.getuid?.() ?? 0}`);
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const st = await lstat(dir);
+  const uid = process.getuid?.();
+  if (!st.isDirectory() || (uid !== undefined && st.uid !== uid) || (st.mode & 0o077) !== 0) {
+    throw new UsageError(`${dir}: not a private directory of this user (mode ${(st.mode & 0o777).toString(8)}); remove it, or set TMPDIR to a directory of your own`);
+  }
+  return dir;
 }

@@ -9,10 +9,7 @@ import { FormatError, IntegrityError, isStorageError, RepositoryNotFoundError, U
 import { idFromBytes, isHexId, type BlobId, type IndexId, type KeyId, type PackId, type SnapshotId } from '../domain/ids.js';
 import { keyedId } from '../crypto/blob-id.js';
 import type { Body, PutOptions, Storage } from '../storage/storage.js';
-import { removeStaleSpools } from './pack-spool.js';
-import { lstat, mkdir } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import * as path from 'node:path';
+import { removeStaleSpools, tempSpoolDir } from './pack-spool.js';
 import { CodecPool, type PartWrite, type RestoreRangeReport, type WholeFile } from '../workers/codec.js';
 import type { BlobType } from './blob-codec.js';
 import { LayeredBlobIndex, MemoryBlobIndex, type BlobIndex, type IndexedBlob } from './blob-index.js';
@@ -24,8 +21,6 @@ import { unlockRepository, type FirstKey, type Unlocked } from './unlock.js';
 import { sessionKeyPair, type BoxKeyPair } from '../crypto/sealed-box.js';
 import { newSessionKey, openSessionKey, sessionObjectKey, SESSIONS_PREFIX, type WriteSessionKey } from './session.js';
 import type { RangeBlob } from '../workers/codec-tasks.js';
-
-type RestoreTargets = { writes: readonly PartWrite[]; files: readonly WholeFile[] };
 import type { KdfChoice } from '../crypto/kdf.js';
 import { CONFIG_KEY, idOfKey, INDEX_PREFIX, indexKey, keyFileKey, packKey, PRUNE_PREFIX, prunePlanKey, SNAPSHOTS_PREFIX, snapshotKey } from './layout.js';
 import { decodePrunePlan, encodePrunePlan, type PrunePlan } from './prune-plan.js';
@@ -60,6 +55,8 @@ export type SealedFetch = (b: IndexedBlob) => Promise<Uint8Array>;
 
 /** Index objects are fetched this many at a time when loading the index. */
 const INDEX_FETCH_CONCURRENCY = 8;
+
+type RestoreTargets = { writes: readonly PartWrite[]; files: readonly WholeFile[] };
 
 export class Repository {
   private readonly treeCache = new Map<BlobId, Tree>();
@@ -453,7 +450,7 @@ export class Repository {
    */
   spoolDir(): Promise<string> {
     this.spoolDirReady ??= (async () => {
-      const dir = (await this.storage.spoolDir?.()) ?? (await privateTempDir(`coffre-spool-${process.getuid?.() ?? 0}`));
+      const dir = (await this.storage.spoolDir?.()) ?? (await tempSpoolDir());
       removeStaleSpools(dir);
       return dir;
     })();
@@ -716,20 +713,4 @@ export async function forEachLimited<T>(items: readonly T[], limit: number, fn: 
     while (next < items.length) await fn(items[next++]!);
   });
   await Promise.all(runners);
-}
-
-/**
- * A directory of ours under $TMPDIR. /tmp is shared: a directory of that name that someone
- * else made (or a symlink to one) would let them swap a pack between its sealing and its
- * upload, so anything but a directory owned by this user that others cannot enter is refused.
- */
-async function privateTempDir(name: string): Promise<string> {
-  const dir = path.join(tmpdir(), name);
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  const st = await lstat(dir);
-  const uid = process.getuid?.();
-  if (!st.isDirectory() || (uid !== undefined && st.uid !== uid) || (st.mode & 0o077) !== 0) {
-    throw new UsageError(`${dir}: not a private directory of this user (mode ${(st.mode & 0o777).toString(8)}); remove it, or set TMPDIR to a directory of your own`);
-  }
-  return dir;
 }
