@@ -13,7 +13,7 @@
 import { createHash, randomBytes, type Hash } from 'node:crypto';
 import { closeSync, constants as fsc, openSync, readdirSync, rmSync, unlinkSync, writeSync } from 'node:fs';
 import { lstat, mkdir } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { UsageError } from '../domain/errors.js';
 import { idFromBytes, type BlobId, type PackId } from '../domain/ids.js';
@@ -23,6 +23,13 @@ import type { SealingKey } from './envelope.js';
 import { packTail, type PackEntry } from './pack.js';
 
 const PREFIX = 'coffre-pack-';
+/**
+ * Spool files are named by host and pid: a local repository's spool directory is its own
+ * tmp/, which several hosts may share (a NAS), and only this host can tell whether one of its
+ * pids still runs.
+ */
+const HOST = hostname().replace(/[^A-Za-z0-9.-]/g, '_');
+const SPOOL_NAME = /^coffre-pack-(.+)-(\d+)-[0-9a-f]+\.tmp$/;
 
 /** A pack ready for storage: its id (the SHA-256 of its bytes), its file, its entries. */
 export interface SpooledPack {
@@ -74,7 +81,7 @@ export class PackSpool {
   }
 
   private open(): void {
-    this.file = path.join(this.dir, `${PREFIX}${process.pid}-${randomBytes(8).toString('hex')}.tmp`);
+    this.file = path.join(this.dir, `${PREFIX}${HOST}-${process.pid}-${randomBytes(8).toString('hex')}.tmp`);
     this.fd = openSync(this.file, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL, 0o600);
   }
 
@@ -94,8 +101,9 @@ export class PackSpool {
 }
 
 /**
- * Removes spool files of processes that no longer run (a backup killed mid-pack): the pack
- * they held was never stored, and its blobs are sealed again by the next backup.
+ * Removes spool files of this host's processes that no longer run (a backup killed mid-pack):
+ * the pack they held was never stored, and its blobs are sealed again by the next backup.
+ * Other hosts' files are theirs to judge.
  */
 export function removeStaleSpools(dir: string): void {
   let names: string[];
@@ -105,8 +113,9 @@ export function removeStaleSpools(dir: string): void {
     return;
   }
   for (const name of names) {
-    const pid = Number(/^coffre-pack-(\d+)-[0-9a-f]+\.tmp$/.exec(name)?.[1]);
-    if (!pid || pid === process.pid || isRunning(pid)) continue;
+    const m = SPOOL_NAME.exec(name);
+    const pid = Number(m?.[2]);
+    if (!m || m[1] !== HOST || !pid || pid === process.pid || isRunning(pid)) continue;
     try {
       unlinkSync(path.join(dir, name));
     } catch {

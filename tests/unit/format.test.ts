@@ -232,14 +232,26 @@ describe('packs', () => {
     expect(fs.readdirSync(dir)).toEqual([path.basename(file.path)]);
   });
 
-  it('left behind by a killed process are removed, those of a running one are kept', () => {
+  it("left behind by a killed process of this host are removed; a running one's, and other hosts', are kept", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'coffre-spool-'));
     const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout.toString();
-    const names = [`coffre-pack-${dead}-00aa.tmp`, `coffre-pack-${process.pid}-00bb.tmp`, `coffre-pack-1-00cc.tmp`, 'other.tmp'];
+    const host = os.hostname().replace(/[^A-Za-z0-9.-]/g, '_');
+    const names = [
+      `coffre-pack-${host}-${dead}-00aa.tmp`,
+      `coffre-pack-${host}-${process.pid}-00bb.tmp`,
+      `coffre-pack-${host}-1-00cc.tmp`,
+      `coffre-pack-other-host.example-${dead}-00dd.tmp`, // a pid that means nothing here
+      'other.tmp',
+    ];
     for (const n of names) fs.writeFileSync(path.join(dir, n), 'x');
     removeStaleSpools(dir);
-    // pid 1 runs (init), this process runs, files not named like spools are not ours.
+    // pid 1 runs (init), this process runs, another host's files and files not named like spools are not ours.
     expect(fs.readdirSync(dir).sort()).toEqual(names.slice(1).sort());
+    // and a pack being written is named so
+    const spool = new PackSpool(dir);
+    spool.add('data', idOf(Buffer.from('x')), encodeBlob('data', idOf(Buffer.from('x')), Buffer.from('x'), keys.dataKey, 0), 1);
+    expect(fs.readdirSync(dir).some((n) => n.startsWith(`coffre-pack-${host}-${process.pid}-`) && n !== names[1])).toBe(true);
+    spool.discard();
   });
 
   it('close past the target size where Padmé wastes little, and at 1.5 x the target at the latest', () => {
