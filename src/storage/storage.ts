@@ -7,6 +7,10 @@
  *   it fails with StorageError kind 'already-exists' instead. Readers never see a partial object.
  * - `get`/`getRange`/`stat` fail with kind 'not-found' for a missing key; `getRange` past the end
  *   fails with 'invalid-range'. Nothing returns fewer bytes than asked without an error.
+ * - What `get`/`getRange` return is the caller's to overwrite and to move to another thread:
+ *   restore and check decrypt it in place in worker threads. Its ArrayBuffer holds nothing
+ *   else, unless it is Node's shared pool of small buffers (which workers/transfer.ts copies
+ *   rather than moves). A backend or wrapper that keeps bytes (a cache) returns a copy.
  * - `list(prefix)` yields every object whose key starts with `prefix`, each once, in no given order.
  * - Errors are StorageError with a kind; only 'transient' ones are worth retrying.
  * - `delete` of a missing key either succeeds or fails with 'not-found' (S3 answers success).
@@ -93,7 +97,7 @@ export interface Storage {
   /**
    * `into`: a buffer of at least `length` bytes the caller reuses from read to read; the bytes
    * are read into it and a view of it is returned, sparing an allocation per read. A backend
-   * may ignore it and return a buffer of its own.
+   * may ignore it and return a buffer of its own (one that is the caller's, see above).
    */
   getRange(key: string, offset: number, length: number, into?: Buffer): Promise<Buffer>;
   stat(key: string): Promise<ObjectInfo>;
