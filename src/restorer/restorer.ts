@@ -14,7 +14,8 @@
  * blob by blob into reused memory and writes the bytes into the files, and restores whole
  * the files all of whose blobs are in that range (most small files) — create, write, owner,
  * mode, times, rename. The main thread fetches ranges, creates and finishes the files whose
- * blobs span several ranges, and keeps count; plaintext never comes back to it.
+ * blobs span several ranges, and keeps count. The main thread never handles plaintext: a
+ * range's memory comes back (holding what was decrypted in place) only to be read into again.
  *
  * Memory stays bounded: at most `concurrency` ranges of at most the storage's readBytes are
  * held (its readsInFlight: 3 ranges of 2 MiB on a local disk, 8 of 4 MiB on S3), in buffers

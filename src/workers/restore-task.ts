@@ -112,6 +112,37 @@ export function restoreRange(req: RestoreRangeRequest, keys: BlobKeys): RestoreR
   const fds: (number | undefined)[] = new Array(req.files.length).fill(undefined);
   const partFds = new Map<string, number>();
 
+  // A whole file is finished (or removed) as soon as its last piece is settled, so that a range
+  // of many small files holds a few descriptors, not one per file until the range is done.
+  const left = req.files.map((f) => f.pieces.length);
+  const settled: boolean[] = new Array(req.files.length).fill(false);
+  const settle = (i: number): void => {
+    if (settled[i]) return;
+    settled[i] = true;
+    const f = req.files[i]!;
+    if (files[i] === undefined) {
+      try {
+        const fd = (fds[i] ??= createPart(f));
+        // owner first: a chown clears the setuid and setgid bits the mode may set
+        if (f.owner) fs.fchownSync(fd, f.owner.uid, f.owner.gid);
+        fs.fchmodSync(fd, f.mode);
+        fs.futimesSync(fd, f.mtime, f.mtime);
+        fds[i] = undefined;
+        fs.closeSync(fd);
+        fs.renameSync(f.part, f.final);
+        return;
+      } catch (e) {
+        files[i] = taskError(e);
+      }
+    }
+    const fd = fds[i];
+    fds[i] = undefined;
+    discard(f.part, fd);
+  };
+  const pieceSettled = (i: number): void => {
+    if (--left[i]! === 0) settle(i);
+  };
+
   try {
     for (let b = 0; b < n; b++) {
       const blob = req.blobs[b]!;
@@ -126,7 +157,10 @@ export function restoreRange(req: RestoreRangeRequest, keys: BlobKeys): RestoreR
       } catch (e) {
         const err = taskError(e);
         blobs[b] = err;
-        for (const p of pieces[b]!) files[p.file] ??= err;
+        for (const p of pieces[b]!) {
+          files[p.file] ??= err;
+          pieceSettled(p.file);
+        }
         continue;
       }
       for (const i of partWrites[b]!) {
@@ -140,13 +174,15 @@ export function restoreRange(req: RestoreRangeRequest, keys: BlobKeys): RestoreR
         }
       }
       for (const p of pieces[b]!) {
-        if (files[p.file] !== undefined) continue;
-        try {
-          fds[p.file] ??= createPart(req.files[p.file]!);
-          writeAll(fds[p.file]!, raw, p.offset);
-        } catch (e) {
-          files[p.file] = taskError(e);
+        if (files[p.file] === undefined) {
+          try {
+            fds[p.file] ??= createPart(req.files[p.file]!);
+            writeAll(fds[p.file]!, raw, p.offset);
+          } catch (e) {
+            files[p.file] = taskError(e);
+          }
         }
+        pieceSettled(p.file);
       }
     }
     // close errors count: on some file systems that is where a failed write shows
@@ -160,26 +196,8 @@ export function restoreRange(req: RestoreRangeRequest, keys: BlobKeys): RestoreR
         });
       }
     }
-    req.files.forEach((f, i) => {
-      if (files[i] === undefined) {
-        try {
-          const fd = (fds[i] ??= createPart(f));
-          // owner first: a chown clears the setuid and setgid bits the mode may set
-          if (f.owner) fs.fchownSync(fd, f.owner.uid, f.owner.gid);
-          fs.fchmodSync(fd, f.mode);
-          fs.futimesSync(fd, f.mtime, f.mtime);
-          fds[i] = undefined;
-          fs.closeSync(fd);
-          fs.renameSync(f.part, f.final);
-          return;
-        } catch (e) {
-          files[i] = taskError(e);
-        }
-      }
-      const fd = fds[i];
-      fds[i] = undefined;
-      discard(f.part, fd);
-    });
+    // files with no piece in this range (none are sent so, but a file is never left half-done)
+    req.files.forEach((_, i) => settle(i));
   } finally {
     // whole files' descriptors are only still open here if something above threw unexpectedly
     for (const fd of fds) if (fd !== undefined) fs.closeSync(fd);
