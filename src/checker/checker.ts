@@ -41,7 +41,7 @@ export interface CheckOptions {
   readonly readData?: boolean | Subset;
   readonly onFinding?: (f: Finding) => void;
   readonly onProgress?: (what: string, done: number, total: number) => void;
-  /** Packs downloaded at once with readData (default 2 local, 4 on S3). */
+  /** Packs read at once with readData (default: half the storage's readsInFlight, at least 2: 2 local, 4 on S3). */
   readonly concurrency?: number;
 }
 
@@ -155,7 +155,8 @@ export async function checkRepository(repo: Repository, opts: CheckOptions = {})
   if (opts.readData) {
     const subset = opts.readData === true ? undefined : opts.readData;
     const toRead = selectSubset([...packs.keys()].filter((id) => stored.get(id) === packs.get(id)!.size), subset);
-    const concurrency = opts.concurrency ?? (repo.storage.location.startsWith('s3:') ? 4 : 2);
+    // packs read at once: half the storage's usual reads in flight (2 on a local disk, 4 on S3)
+    const concurrency = opts.concurrency ?? Math.max(2, Math.ceil(repo.storage.capabilities.readsInFlight / 2));
     // pieces in flight over all packs: the storage's usual reads in flight, one more per pack read at once
     const slots = repo.storage.capabilities.readsInFlight + concurrency;
     const pieceBytes = repo.storage.capabilities.readBytes;

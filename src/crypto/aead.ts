@@ -38,7 +38,7 @@ export function seal(key: Uint8Array, plain: Uint8Array, aad: Uint8Array, prefix
 }
 
 /** Seals `plain` into the start of `out` (at least SEAL_OVERHEAD bytes longer); returns the sealed view. */
-export function sealInto(out: Buffer, key: Uint8Array, plain: Uint8Array, aad: Uint8Array): Buffer {
+function sealInto(out: Buffer, key: Uint8Array, plain: Uint8Array, aad: Uint8Array): Buffer {
   const sealed = out.subarray(0, NONCE_BYTES + plain.length + TAG_BYTES);
   const nonce = sealed.subarray(0, NONCE_BYTES);
   sodium.randombytes_buf(nonce);

@@ -10,7 +10,7 @@ import { idFromBytes, isHexId, type BlobId, type IndexId, type KeyId, type PackI
 import { keyedId } from '../crypto/blob-id.js';
 import type { Body, PutOptions, Storage } from '../storage/storage.js';
 import { removeStaleSpools, tempSpoolDir } from './pack-spool.js';
-import { CodecPool, type PartWrite, type RestoreRangeReport, type WholeFile } from '../workers/codec.js';
+import { CodecPool, type RestoreRangeReport, type RestoreTargets } from '../workers/codec.js';
 import type { BlobType } from './blob-codec.js';
 import { LayeredBlobIndex, MemoryBlobIndex, type BlobIndex, type IndexedBlob } from './blob-index.js';
 import { decodeConfig, encodeConfig, type RepoConfig } from './config.js';
@@ -56,7 +56,6 @@ export type SealedFetch = (b: IndexedBlob) => Promise<Uint8Array>;
 /** Index objects are fetched this many at a time when loading the index. */
 const INDEX_FETCH_CONCURRENCY = 8;
 
-type RestoreTargets = { writes: readonly PartWrite[]; files: readonly WholeFile[] };
 
 export class Repository {
   private readonly treeCache = new Map<BlobId, Tree>();
@@ -471,14 +470,6 @@ export class Repository {
     }
     const sealedHeader = tail.subarray(tail.length - PACK_TRAILER_BYTES - headerLen, tail.length - PACK_TRAILER_BYTES);
     return this.decodeHeader(id, sealedHeader, total);
-  }
-
-  /** Parses the header at the end of a whole pack's bytes. */
-  async packHeaderFromBytes(id: PackId, bytes: Buffer): Promise<PackEntry[]> {
-    const key = packKey(id);
-    const headerLen = headerLengthFromTrailer(bytes, bytes.length, key);
-    const end = bytes.length - PACK_TRAILER_BYTES;
-    return this.decodeHeader(id, bytes.subarray(end - headerLen, end), bytes.length);
   }
 
   private async decodeHeader(id: PackId, sealedHeader: Uint8Array, total: number): Promise<PackEntry[]> {

@@ -46,7 +46,6 @@ export class LocalStorage implements Storage {
 
   async put(key: string, body: Body, opts?: PutOptions): Promise<void> {
     if (isFileBody(body)) return this.putFile(key, body, opts);
-    const final = this.pathOf(key);
     const tmpDir = path.join(this.root, TMP_DIR);
     const tmp = path.join(tmpDir, `${randomBytes(12).toString('hex')}.tmp`);
     try {
@@ -54,15 +53,10 @@ export class LocalStorage implements Storage {
       const fh = await fs.open(tmp, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL, 0o600);
       try {
         await fh.writeFile(body);
-        await fh.sync();
       } finally {
         await fh.close();
       }
-      await fs.chmod(tmp, 0o444);
-      const dir = path.dirname(final);
-      await this.ensureDir(dir);
-      await fs.link(tmp, final);
-      await syncDir(dir);
+      await this.linkIntoPlace(tmp, key);
     } catch (e) {
       throw this.classify(e, key);
     } finally {
@@ -76,23 +70,32 @@ export class LocalStorage implements Storage {
    * is copied in like any other body.
    */
   private async putFile(key: string, body: FileBody, opts?: PutOptions): Promise<void> {
-    const final = this.pathOf(key);
     try {
-      const fh = await fs.open(body.path, 'r');
-      try {
-        await fh.sync();
-        await fh.chmod(0o444);
-      } finally {
-        await fh.close();
-      }
-      const dir = path.dirname(final);
-      await this.ensureDir(dir);
-      await fs.link(body.path, final);
-      await syncDir(dir);
+      await this.linkIntoPlace(body.path, key);
     } catch (e) {
       if ((e as NodeJS.ErrnoException)?.code === 'EXDEV') return this.put(key, await bodyBytes(body), opts);
       throw this.classify(e, key);
     }
+  }
+
+  /**
+   * The one way an object comes to exist: its file is made durable and read-only, then
+   * hard-linked to its final name (link fails if the name exists: objects are never replaced),
+   * and the directory entry is made durable.
+   */
+  private async linkIntoPlace(file: string, key: string): Promise<void> {
+    const fh = await fs.open(file, 'r');
+    try {
+      await fh.sync();
+      await fh.chmod(0o444);
+    } finally {
+      await fh.close();
+    }
+    const final = this.pathOf(key);
+    const dir = path.dirname(final);
+    await this.ensureDir(dir);
+    await fs.link(file, final);
+    await syncDir(dir);
   }
 
   async get(key: string): Promise<Buffer> {

@@ -11,12 +11,12 @@ import type { ChunkFileResult } from './file-task.js';
 import type { DedupQuery, PackFilled } from './worker-packer.js';
 import type { SpooledPack } from '../repository/pack-spool.js';
 import type { SmallFileResult } from './small-files-task.js';
-import type { PartWrite, RestoreRangeReport, RestoreRangeResult, WholeFile } from './restore-task.js';
+import type { RestoreRangeReport, RestoreRangeResult, RestoreTargets } from './restore-task.js';
 import { defaultPoolSize, WorkerPool, workerScript } from './pool.js';
 import { detached, handOver } from './transfer.js';
 
 export type { SmallFileResult } from './small-files-task.js';
-export type { PartWrite, RestoreRangeReport, TaskError, WholeFile } from './restore-task.js';
+export type { PartWrite, RestoreRangeReport, RestoreTargets, TaskError, WholeFile } from './restore-task.js';
 
 export interface FileConversation {
   /** For each id, whether the worker should seal and store that chunk (it is new). */
@@ -90,7 +90,7 @@ export class CodecPool {
     base: number,
     blobs: readonly RangeBlob[],
     where: string,
-    targets: { writes: readonly PartWrite[]; files: readonly WholeFile[] },
+    targets: RestoreTargets,
     key?: Uint8Array,
   ): Promise<{ report: RestoreRangeReport; range?: Buffer }> {
     const d = this.pool.size > 0 ? handOver(range) : { buf: range, transfer: [] };

@@ -23,7 +23,6 @@ import type { FileTaskKeys, WorkerPacker } from './worker-packer.js';
 
 const READ_BYTES = 1024 * 1024;
 
-export type { FileIdentityWire } from './file-identity.js';
 
 export interface ChunkFileResult {
   readonly content: BlobId[];

@@ -37,6 +37,12 @@ export interface PartWrite {
   readonly offset: number;
 }
 
+/** Where a range's blobs go: writes into part files the main thread created, and whole files. */
+export interface RestoreTargets {
+  readonly writes: readonly PartWrite[];
+  readonly files: readonly WholeFile[];
+}
+
 /** A file this task restores from start to finish. */
 export interface WholeFile {
   readonly part: string;

@@ -4,7 +4,7 @@
  * took effect but its answer was "lost"). Lists can fail after yielding some items.
  */
 import { StorageError, type StorageErrorKind } from '../../src/domain/errors.js';
-import type { ObjectInfo, Storage } from '../../src/storage/storage.js';
+import type { Body, ObjectInfo, Storage } from '../../src/storage/storage.js';
 
 type Op = 'put' | 'get' | 'getRange' | 'stat' | 'delete' | 'list';
 
@@ -35,7 +35,7 @@ export class FlakyStorage implements Storage {
     return this;
   }
 
-  put(key: string, body: Uint8Array): Promise<void> {
+  put(key: string, body: Body): Promise<void> {
     return this.wrap('put', key, () => this.inner.put(key, body));
   }
   get(key: string): Promise<Buffer> {
