@@ -145,10 +145,36 @@ mutate() { # apply | revert
   node "$HERE/dataset.mjs" "$1" "$DATA" "$DATASET" || die "dataset $1 failed"
   if [[ "$1" == apply ]]; then MUTATED=1; else MUTATED=0; fi
 }
+# Trees a step is done with (restored copies, repositories, caches) are moved aside and deleted
+# only when the run ends. Deleting them between steps made the next restore's timing depend on
+# what was deleted just before: ext4 without a journal (this VM's root file system) skips the
+# inodes freed in the last minute when it allocates new ones, each file creation scanning them,
+# so 2,000 creations took 35 ms in a fresh directory and 300 ms after 2,000 deletions
+# (docs/benchmarks.md, "Restore timings and deleted inodes"). The trash is emptied early only
+# when the disk runs short (see make_room).
+TRASH="$BENCH_DIR/trash"
+TRASH_SEQ=0
+discard() { # path... : moved into the trash (same file system), never deleted mid-run
+  local p
+  for p in "$@"; do
+    [[ -e "$p" ]] || continue
+    mkdir -p "$TRASH"
+    TRASH_SEQ=$((TRASH_SEQ + 1))
+    mv "$p" "$TRASH/$TRASH_SEQ" 2>/dev/null || rm -rf "$p"
+  done
+}
+make_room() { # before a repetition: empty the trash if less than 4 datasets' worth of space is left
+  local avail_kb
+  avail_kb=$(df -Pk "$BENCH_DIR" | awk 'NR == 2 {print $4}')
+  if [[ -d "$TRASH" ]] && ((avail_kb < DATA_BYTES / 256 + 1048576)); then
+    log "disk space short ($((avail_kb / 1024)) MiB free): emptying the trash now; the next restore may be slower"
+    rm -rf "$TRASH"
+  fi
+}
 cleanup() {
   local rc=$?
   if [[ "$MUTATED" == 1 ]]; then node "$HERE/dataset.mjs" revert "$DATA" "$DATASET" || log "WARNING: could not revert the mutation of $DATA"; fi
-  rm -rf "$BENCH_DIR/restore"
+  rm -rf "$BENCH_DIR/restore" "$TRASH"
   exit "$rc"
 }
 trap cleanup EXIT
@@ -310,20 +336,20 @@ verify_restore() { # tool rep restored_path
 # post-mutation backup and reverted at the end, so every tool sees exactly the same bytes.
 suite_begin() { # tool rep repo cache target
   DEP_FAIL=""
-  rm -rf "$4" "$5"
-  [[ "$3" == s3:* ]] || rm -rf "$3"
+  discard "$4" "$5"
+  [[ "$3" == s3:* ]] || discard "$3"
   mkdir -p "$4" "$5"
 }
 suite_end() { # repo cache target
-  rm -rf "$3"
+  discard "$3"
   [[ "$MUTATED" == 1 ]] && mutate revert
   if [[ "$BENCH_KEEP" != 1 ]]; then
-    rm -rf "$2"
+    discard "$2"
     if [[ "$1" == s3:* ]]; then
       local rest=${1#s3:"$S3_EP"/}
       timeout 900 node --no-warnings "$HERE/s3.mjs" rm "${rest%%/*}" "${rest#*/}" 2>>"$RUN/s3.log" || log "WARNING: could not delete $1"
     else
-      rm -rf "$1"
+      discard "$1"
     fi
   fi
 }
@@ -356,7 +382,7 @@ suite_restic() {
     run_step restic "$rep" restore "$BENCH_DIR" "${R[@]}" restore latest --target "$target"
     after_data_step "$MUT_BYTES"
     verify_restore restic "$rep" "$target$DATA"
-    rm -rf "$target"
+    discard "$target"
     DEP_FAIL=$after_mutated # check does not depend on restore
     run_step restic "$rep" check "$BENCH_DIR" "${R[@]}" check --read-data
     after_data_step "$MUT_BYTES"
@@ -384,7 +410,7 @@ suite_borg() {
     run_step borg "$rep" restore "$target" borg extract "$repo::b3"
     after_data_step "$MUT_BYTES"
     verify_restore borg "$rep" "$target/$name"
-    rm -rf "$target"
+    discard "$target"
     DEP_FAIL=$after_mutated # check does not depend on restore
     run_step borg "$rep" check "$BENCH_DIR" borg check --verify-data "$repo"
     after_data_step "$MUT_BYTES"
@@ -411,7 +437,7 @@ suite_coffre() {
     run_step coffre "$rep" restore "$BENCH_DIR" "${C[@]}" restore latest "${A[@]}" --target "$target"
     after_data_step "$MUT_BYTES"
     verify_restore coffre "$rep" "$target$DATA"
-    rm -rf "$target"
+    discard "$target"
     DEP_FAIL=$after_mutated # check does not depend on restore
     run_step coffre "$rep" check "$BENCH_DIR" "${C[@]}" check --read-data "${A[@]}"
     after_data_step "$MUT_BYTES"
@@ -421,7 +447,9 @@ suite_coffre() {
 
 # ---------------------------------------------------------------- main loop
 log "run $RUN_ID: mode=$BENCH_MODE dataset=$DATASET ($DATA_BYTES B) reps=$REPS tools=${TOOLS[*]}"
+rm -rf "$TRASH" # a previous run's, if it was killed
 for ((rep = 1; rep <= REPS; rep++)); do
+  make_room
   for t in "${TOOLS[@]}"; do
     log "---- $t, repetition $rep of $REPS"
     "suite_$t" "$rep"
