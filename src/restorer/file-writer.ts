@@ -160,12 +160,49 @@ function chownNeeded(node: TreeNode, ownedByUs: boolean): boolean {
 }
 
 /**
- * Owner (as root), mode and times. `ownedByUs`: `p` was just created by this process in a
- * directory this restore created (mode 0700 so far: no setgid bit to inherit), so it belongs
- * to our uid and gid, and a chown to those is skipped.
+ * Owner (as root), mode and times of the file or directory at `p`, applied through a
+ * descriptor, as the workers do: by name, a chown or chmod follows a symlink that someone
+ * who can write to the directory swapped in meanwhile (a restore run as root would then hand
+ * that link's target, /etc/shadow say, to the file's owner). The name is opened without
+ * following a link, without blocking (a FIFO swapped in), and must still be what the restore
+ * made. `ownedByUs`: `p` was just created by this process in a directory this restore
+ * created (mode 0700 so far: no setgid bit to inherit), so it belongs to our uid and gid,
+ * and a chown to those is skipped.
  */
 export async function applyMetadata(p: string, node: TreeNode, ownedByUs = false): Promise<void> {
-  if (chownNeeded(node, ownedByUs)) await fs.chown(p, node.uid, node.gid);
+  const fh = await openForMetadata(p);
+  if (!fh) return applyMetadataByName(p, node);
+  try {
+    const st = await fh.stat();
+    if (node.type === 'dir' ? !st.isDirectory() : !st.isFile()) throw new Error(`${p} was replaced during the restore`);
+    // owner first: a chown clears the setuid and setgid bits the mode may set
+    if (chownNeeded(node, ownedByUs)) await fh.chown(node.uid, node.gid);
+    await fh.chmod(node.mode);
+    const t = mtimeSeconds(node);
+    await fh.utimes(t, t);
+  } finally {
+    await fh.close();
+  }
+}
+
+const METADATA_OPEN_FLAGS = fsc.O_RDONLY | fsc.O_NOFOLLOW | fsc.O_NONBLOCK;
+
+/** undefined only when we may not read `p` (not root: a directory without read permission for us). */
+async function openForMetadata(p: string): Promise<fs.FileHandle | undefined> {
+  try {
+    return await fs.open(p, METADATA_OPEN_FLAGS);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EACCES' && !isRoot) return undefined;
+    throw e;
+  }
+}
+
+/**
+ * The fallback for what we may not open: not root, so no chown, and the name is checked not
+ * to be a symlink just before (a chmod by a user only reaches that user's own files).
+ */
+async function applyMetadataByName(p: string, node: TreeNode): Promise<void> {
+  if ((await fs.lstat(p)).isSymbolicLink()) throw new Error(`${p} was replaced by a symlink during the restore`);
   await fs.chmod(p, node.mode);
   const t = mtimeSeconds(node);
   await fs.utimes(p, t, t);
