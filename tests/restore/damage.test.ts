@@ -42,8 +42,10 @@ for (const backend of backends()) {
     afterAll(() => backend.tearDown());
 
     it('spreads the test data over many packs and several index objects', () => {
-      // Packs close between 1 and 1.5 x the target size (where Padmé wastes least): 17 or more here.
-      expect(packs.length).toBeGreaterThan(16);
+      // Packs close between 1 and 1.5 x the 256 KiB target (where Padmé wastes least), so the 5 MiB of
+      // random data alone fill at least 14; how many more depends on how the worker threads split the
+      // files (each closes its own last pack): 17 or more in most runs, fewer once under load.
+      expect(packs.length).toBeGreaterThanOrEqual(14);
       expect(indexes.length).toBeGreaterThanOrEqual(2);
       expect(indexes.filter((i) => !i.trees).length).toBeGreaterThanOrEqual(1);
     });
