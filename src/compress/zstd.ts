@@ -89,6 +89,26 @@ function samplesCompress(c: ZstdBinding.CCtx, input: Uint8Array): boolean {
   return false;
 }
 
+/** A body that cannot be unflagged: its flag is unknown, or its frame does not decompress. */
+export class CorruptPayload extends Error {}
+
+/**
+ * The payload of a body that starts with its compression flag, as sealed objects and blobs
+ * hold it: a view of the bytes after the flag, or their decompression, into the buffer
+ * `into` gives when it is given (decompressInto: a frame larger than it is an error).
+ */
+export function unflagged(body: Buffer, into?: () => Buffer): Buffer {
+  const flag = body[0];
+  const bytes = body.subarray(1);
+  if (flag === FLAG_NONE) return bytes;
+  if (flag !== FLAG_ZSTD) throw new CorruptPayload(`unknown compression flag ${String(flag)}`);
+  try {
+    return into ? decompressInto(bytes, into()) : decompress(bytes);
+  } catch (e) {
+    throw new CorruptPayload(`cannot decompress: ${(e as Error).message}`);
+  }
+}
+
 export function decompress(input: Uint8Array): Buffer {
   decompressor ??= new Decompressor();
   return decompressor.decompress(input);

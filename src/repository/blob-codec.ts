@@ -11,7 +11,7 @@ import { IntegrityError } from '../domain/errors.js';
 import { idToBytes, type BlobId } from '../domain/ids.js';
 import { AuthenticationError, NONCE_BYTES, openInPlace, openInto, sealInPlace, SEAL_OVERHEAD, TAG_BYTES } from '../crypto/aead.js';
 import { keyedId } from '../crypto/blob-id.js';
-import { compressBound, compressInto, decompressInto, FLAG_NONE, FLAG_ZSTD } from '../compress/zstd.js';
+import { compressBound, compressInto, CorruptPayload, FLAG_NONE, FLAG_ZSTD, unflagged } from '../compress/zstd.js';
 
 export type BlobType = 'data' | 'tree';
 export const BLOB_TYPE_CODE: Record<BlobType, number> = { data: 0, tree: 1 };
@@ -136,16 +136,13 @@ export function decodeBlobInto(
     if (e instanceof AuthenticationError) throw new IntegrityError(where, `${where}: blob ${id.slice(0, 8)} failed authentication`);
     throw e;
   }
-  const flag = plain[0];
   let raw: Buffer;
-  if (flag === FLAG_NONE) raw = plain.subarray(1);
-  else if (flag === FLAG_ZSTD) {
-    try {
-      raw = decompressInto(plain.subarray(1), scratch.forRaw(rawLength).subarray(0, rawLength));
-    } catch (e) {
-      throw new IntegrityError(where, `${where}: cannot decompress: ${(e as Error).message}`);
-    }
-  } else throw new IntegrityError(where, `${where}: unknown compression flag ${String(flag)}`);
+  try {
+    raw = unflagged(plain, () => scratch.forRaw(rawLength).subarray(0, rawLength));
+  } catch (e) {
+    if (e instanceof CorruptPayload) throw new IntegrityError(where, `${where}: ${e.message}`);
+    throw e;
+  }
   if (raw.length !== rawLength) throw new IntegrityError(where, `${where}: decoded ${raw.length} bytes, expected ${rawLength}`);
   if (!timingSafeEqual(keyedId(keys.idKey, raw), idToBytes(id))) {
     throw new IntegrityError(where, `${where}: blob ${id.slice(0, 8)} does not match its id`);

@@ -14,7 +14,7 @@
  */
 import { FormatError, IntegrityError } from '../domain/errors.js';
 import { AuthenticationError, open, seal, SEAL_OVERHEAD } from '../crypto/aead.js';
-import { compressIfWorthIt, decompress, type Compression } from '../compress/zstd.js';
+import { compressIfWorthIt, CorruptPayload, unflagged, type Compression } from '../compress/zstd.js';
 
 export const FORMAT_VERSION = 1;
 export const KEY_KIND_REPOSITORY = 0;
@@ -93,16 +93,10 @@ export function openEnvelope(type: EnvelopeType, bytes: Uint8Array, key: Uint8Ar
 
 /** Removes the leading compression byte of a sealed plaintext, decompressing if needed. */
 function unwrapCompression(plain: Buffer, objectKey: string): Buffer {
-  const flag = plain[0];
-  const body = plain.subarray(1);
-  let out: Buffer;
-  if (flag === 0) out = body;
-  else if (flag === 1) {
-    try {
-      out = decompress(body);
-    } catch (e) {
-      throw new IntegrityError(objectKey, `${objectKey}: cannot decompress: ${(e as Error).message}`);
-    }
-  } else throw new IntegrityError(objectKey, `${objectKey}: unknown compression flag ${String(flag)}`);
-  return out;
+  try {
+    return unflagged(plain);
+  } catch (e) {
+    if (e instanceof CorruptPayload) throw new IntegrityError(objectKey, `${objectKey}: ${e.message}`);
+    throw e;
+  }
 }
