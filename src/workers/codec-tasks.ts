@@ -60,15 +60,15 @@ export function codecHandler(data: CodecWorkerData): TaskHandler<CodecRequest, u
   const sealing: SealingKey = { key: keys.dataKey, ...(data.packing.sessionId ? { sessionId: Buffer.from(data.packing.sessionId) } : {}) };
   // This thread's pack being filled: the files it saves share it, one after the other.
   let packer: WorkerPacker | undefined;
-  const packerFor = (spoolDir: string) => (packer ??= new WorkerPacker(spoolDir, sealing, data.packing.packSize));
+  const packerFor = (spoolDir: string) => (packer ??= new WorkerPacker(spoolDir, sealing, data.packing.packSize, data.level));
   return async (req, ctx) => {
     // A chunker per file: a worker interleaves several files while it waits for answers,
     // and a shared chunker's rolling state would mix them (cuts would stop being content-defined).
     if (req.op === 'chunk-file') {
-      return { result: await chunkFile(req.path, new FastCdc(gear, data.chunker), { ...keys, level: data.level }, packerFor(req.spoolDir), ctx) };
+      return { result: await chunkFile(req.path, new FastCdc(gear, data.chunker), keys.idKey, packerFor(req.spoolDir), ctx) };
     }
     if (req.op === 'save-files') {
-      return { result: await saveSmallFiles(req.paths, req.minChunk, { ...keys, level: data.level }, packerFor(req.spoolDir), ctx) };
+      return { result: await saveSmallFiles(req.paths, req.minChunk, keys.idKey, packerFor(req.spoolDir), ctx) };
     }
     if (req.op === 'finish-pack') return { result: packer?.finish() ?? null };
     if (req.op === 'discard-pack') {

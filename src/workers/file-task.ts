@@ -19,7 +19,7 @@ import { ChunkWindow } from '../chunker/window.js';
 import { keyedId } from '../crypto/blob-id.js';
 import { idFromBytes, type BlobId } from '../domain/ids.js';
 import type { TaskContext } from './pool.js';
-import type { FileTaskKeys, WorkerPacker } from './worker-packer.js';
+import type { WorkerPacker } from './worker-packer.js';
 
 const READ_BYTES = 1024 * 1024;
 
@@ -32,13 +32,13 @@ export interface ChunkFileResult {
   readonly changedWhileRead: boolean;
 }
 
-export async function chunkFile(path: string, cdc: FastCdc, keys: FileTaskKeys, packer: WorkerPacker, ctx: TaskContext): Promise<ChunkFileResult> {
+export async function chunkFile(path: string, cdc: FastCdc, idKey: Uint8Array, packer: WorkerPacker, ctx: TaskContext): Promise<ChunkFileResult> {
   let bytesRead = 0;
   for (let attempt = 1; ; attempt++) {
     const fd = openSource(path);
     try {
       const before = identity(fd);
-      const { content, size } = await readAll(fd, Number(before.size), cdc, keys, packer, ctx);
+      const { content, size } = await readAll(fd, Number(before.size), cdc, idKey, packer, ctx);
       bytesRead += size;
       const after = identity(fd);
       const stable = same(before, after) && BigInt(size) === after.size;
@@ -49,7 +49,7 @@ export async function chunkFile(path: string, cdc: FastCdc, keys: FileTaskKeys, 
   }
 }
 
-async function readAll(fd: number, expected: number, cdc: FastCdc, keys: FileTaskKeys, packer: WorkerPacker, ctx: TaskContext): Promise<{ content: BlobId[]; size: number }> {
+async function readAll(fd: number, expected: number, cdc: FastCdc, idKey: Uint8Array, packer: WorkerPacker, ctx: TaskContext): Promise<{ content: BlobId[]; size: number }> {
   const window = new ChunkWindow(cdc, READ_BYTES, expected);
   const content: BlobId[] = [];
   let size = 0;
@@ -59,15 +59,15 @@ async function readAll(fd: number, expected: number, cdc: FastCdc, keys: FileTas
     size += n;
     eof = n < room.length || n === 0;
     const chunks = window.commit(n, eof);
-    if (chunks.length) await store(chunks, keys, packer, ctx, content);
+    if (chunks.length) await store(chunks, idKey, packer, ctx, content);
   }
   window.release();
   return { content, size };
 }
 
 /** Names the chunks and stores the new ones; `content` gets every id. */
-async function store(chunks: readonly Buffer[], keys: FileTaskKeys, packer: WorkerPacker, ctx: TaskContext, content: BlobId[]): Promise<void> {
-  const ids = chunks.map((c) => idFromBytes<BlobId>(keyedId(keys.idKey, c)));
+async function store(chunks: readonly Buffer[], idKey: Uint8Array, packer: WorkerPacker, ctx: TaskContext, content: BlobId[]): Promise<void> {
+  const ids = chunks.map((c) => idFromBytes<BlobId>(keyedId(idKey, c)));
   content.push(...ids);
-  await packer.storeNew(ids, chunks, keys, ctx);
+  await packer.storeNew(ids, chunks, ctx);
 }

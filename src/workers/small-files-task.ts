@@ -17,7 +17,7 @@ import { keyedId } from '../crypto/blob-id.js';
 import { idFromBytes, type BlobId } from '../domain/ids.js';
 import { identity, openSource, READ_ATTEMPTS, readFully, same, type FileIdentityWire } from './file-identity.js';
 import type { TaskContext } from './pool.js';
-import type { FileTaskKeys, WorkerPacker } from './worker-packer.js';
+import type { WorkerPacker } from './worker-packer.js';
 
 export type SmallFileResult =
   | {
@@ -42,7 +42,7 @@ interface ReadFile {
 export async function saveSmallFiles(
   paths: readonly string[],
   minChunk: number,
-  keys: FileTaskKeys,
+  idKey: Uint8Array,
   packer: WorkerPacker,
   ctx: TaskContext,
 ): Promise<SmallFileResult[]> {
@@ -51,8 +51,8 @@ export async function saveSmallFiles(
   let read: (ReadFile | Exclude<SmallFileResult, { kind: 'saved' }>)[];
   try {
     read = paths.map((p) => readSmall(p, minChunk, arena));
-    named = read.flatMap((r, i) => ('bytes' in r && r.bytes.length > 0 ? [{ i, id: idFromBytes<BlobId>(keyedId(keys.idKey, r.bytes)), bytes: r.bytes }] : []));
-    if (named.length) await packer.storeNew(named.map((n) => n.id), named.map((n) => n.bytes), keys, ctx);
+    named = read.flatMap((r, i) => ('bytes' in r && r.bytes.length > 0 ? [{ i, id: idFromBytes<BlobId>(keyedId(idKey, r.bytes)), bytes: r.bytes }] : []));
+    if (named.length) await packer.storeNew(named.map((n) => n.id), named.map((n) => n.bytes), ctx);
   } finally {
     arena.release(); // the files' bytes are sealed and written (or not needed): the memory serves the next batch
   }

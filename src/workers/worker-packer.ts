@@ -26,12 +26,6 @@ export interface PackFilled {
   readonly pack: SpooledPack;
 }
 
-export interface FileTaskKeys {
-  readonly dataKey: Uint8Array;
-  readonly idKey: Uint8Array;
-  readonly level: number;
-}
-
 export class WorkerPacker {
   private readonly spool: PackSpool;
   private readonly scratch = new SealScratch();
@@ -40,6 +34,8 @@ export class WorkerPacker {
     private readonly dir: string,
     private readonly sealing: SealingKey,
     private readonly packSize: number,
+    /** zstd level for the blobs (the repository's) */
+    private readonly level: number,
   ) {
     this.spool = new PackSpool(dir);
   }
@@ -51,12 +47,12 @@ export class WorkerPacker {
    * not the file's: it is thrown as a StorageError, which stops the backup, and the pack
    * being filled is dropped (a half-written blob must never end up in a stored pack).
    */
-  async storeNew(ids: readonly BlobId[], raws: readonly Uint8Array[], keys: FileTaskKeys, ctx: TaskContext): Promise<void> {
+  async storeNew(ids: readonly BlobId[], raws: readonly Uint8Array[], ctx: TaskContext): Promise<void> {
     const wanted = (await ctx.ask({ kind: 'dedup', ids: [...ids] } satisfies DedupQuery)) as boolean[];
     this.guarded(() => {
       for (const [i, raw] of raws.entries()) {
         if (!wanted[i]) continue;
-        this.spool.add('data', ids[i]!, this.scratch.encode('data', ids[i]!, raw, keys.dataKey, keys.level), raw.length);
+        this.spool.add('data', ids[i]!, this.scratch.encode('data', ids[i]!, raw, this.sealing.key, this.level), raw.length);
         if (packIsFull(this.spool.size, this.spool.count, this.packSize, this.sealing)) {
           ctx.tell({ kind: 'pack', pack: this.spool.finish(this.sealing) } satisfies PackFilled);
         }
