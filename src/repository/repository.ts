@@ -245,6 +245,14 @@ export class Repository {
   }
 
   /**
+   * Whether opening a pack's blobs may need its header first: only when some pack may be
+   * sealed with a session's key (otherwise every blob key is the data key).
+   */
+  get blobKeysNeedHeaders(): boolean {
+    return this.hasSessions;
+  }
+
+  /**
    * The key of a pack's blobs: the key of its header (docs/FORMAT.md §10). Without any
    * session in the repository that is the data key, with no request; otherwise the clear
    * start of the pack's header says which, read once per pack.
@@ -468,6 +476,17 @@ export class Repository {
     if (headerLen + PACK_TRAILER_BYTES > guess) {
       tail = await this.storage.getRange(key, total - PACK_TRAILER_BYTES - headerLen, headerLen + PACK_TRAILER_BYTES);
     }
+    return this.packHeaderFromTail(id, tail, total);
+  }
+
+  /**
+   * The header of a pack of `total` bytes from `tail`, bytes that end where the pack ends and
+   * hold its sealed header and trailer (a check, which reads whole packs, has them anyway).
+   */
+  async packHeaderFromTail(id: PackId, tail: Uint8Array, total: number): Promise<PackEntry[]> {
+    const key = packKey(id);
+    const headerLen = headerLengthFromTrailer(tail, total, key);
+    if (headerLen + PACK_TRAILER_BYTES > tail.length) throw new IntegrityError(key, `${key}: pack header overlaps its blobs`);
     const sealedHeader = tail.subarray(tail.length - PACK_TRAILER_BYTES - headerLen, tail.length - PACK_TRAILER_BYTES);
     return this.decodeHeader(id, sealedHeader, total);
   }
