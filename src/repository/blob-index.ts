@@ -24,6 +24,11 @@ export interface BlobIndex {
   /** Forgets everything (the storage's index objects changed in a way merging cannot follow). */
   clear(): void;
   blobCount(): number;
+  /**
+   * Runs `merge`, which adds many index objects at once (a catalog rebuilt, a new state
+   * directory), with the room that takes; an index on disk uses a larger cache meanwhile.
+   */
+  bulk?(merge: () => void): void;
 }
 
 export class MemoryBlobIndex implements BlobIndex {
@@ -88,6 +93,11 @@ export class LayeredBlobIndex implements BlobIndex {
 
   blobCount(): number {
     return this.primary.blobCount();
+  }
+
+  bulk(merge: () => void): void {
+    if (this.primary.bulk) this.primary.bulk(merge);
+    else merge();
   }
 
   /** Replaces the hidden layer (the packs of index objects pending deletion in prune plans). */

@@ -55,6 +55,8 @@ export type SealedFetch = (b: IndexedBlob) => Promise<Uint8Array>;
 
 /** Index objects are fetched this many at a time when loading the index. */
 const INDEX_FETCH_CONCURRENCY = 8;
+/** Merging at least this many blobs at once is a bulk merge (BlobIndex.bulk): a rebuilt catalog, not a new backup's index. */
+const BULK_MERGE_BLOBS = 100_000;
 
 
 export class Repository {
@@ -366,11 +368,16 @@ export class Repository {
     }
     this.damagedIndexes.length = 0;
     this.damagedIndexes.push(...damaged);
-    for (const [id, content] of read) {
-      if (this.index.mergedIndexes().has(id)) continue;
-      // A superseded object is recorded as merged with no packs, so it is not fetched again.
-      this.index.addPacks(superseded.has(id) ? [] : content.packs, id);
-    }
+    const merge = () => {
+      for (const [id, content] of read) {
+        if (this.index.mergedIndexes().has(id)) continue;
+        // A superseded object is recorded as merged with no packs, so it is not fetched again.
+        this.index.addPacks(superseded.has(id) ? [] : content.packs, id);
+      }
+    };
+    const blobs = [...read.values()].reduce((n, c) => n + c.packs.reduce((m, p) => m + p.blobs.length, 0), 0);
+    if (blobs >= BULK_MERGE_BLOBS) this.index.bulk(merge);
+    else merge();
     await this.loadHidden(present, read);
   }
 
