@@ -52,6 +52,9 @@ describe('prune (local repository)', () => {
     const text = (await cliOk(['prune', '--grace', '1h', ...r.common])).stdout;
     expect(text).toMatch(/plan [0-9a-f]{8} \(\d+ pack\(s\), .*\) waits until \d{4}-/);
 
+    expect((await cliOk(['prune', '--grace', '1h', '--dry-run', ...r.common])).stderr).not.toMatch(/--grace/);
+    expect((await cliOk(['prune', '--grace', '0s', '--dry-run', ...r.common])).stderr).toMatch(/--grace 0s: a backup running elsewhere .* may lose packs/);
+
     // Past the grace period (here: a grace of 0s), the plan is carried out.
     const done = await json(['prune', '--grace', '0s', '--json', ...r.common]);
     expect(done.deleted.plans).toBe(1);

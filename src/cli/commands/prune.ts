@@ -65,8 +65,17 @@ export type PruneRun = PruneReport & { readonly locksExtended?: { readonly objec
  * from the admin host, prune is also the scheduled maintenance job that keeps what
  * snapshots use locked while planned objects expire (src/app/lock-extension.ts).
  */
+/** Below this, the grace period no longer covers a backup running elsewhere: said on stderr. */
+const SHORT_GRACE_MS = 3_600_000;
+
 export async function runPrune(c: Command, opts: PruneFlags): Promise<PruneRun> {
   const parsed = parsePruneFlags(opts);
+  if (parsed.graceMs < SHORT_GRACE_MS) {
+    // Allowed (an emergency, a repository no agent writes to), but the grace period is the
+    // only thing that keeps a plan from deleting packs a backup running elsewhere has just
+    // counted on: say so, every time.
+    warn(`--grace ${opts.grace}: a backup running elsewhere while this prune deletes may lose packs it counts on (default ${DEFAULT_GRACE}; stop the agents first)`);
+  }
   const audit: AuditSpec<PruneReport> = {
     action: 'prune',
     what: { detail: `${opts.dryRun ? 'dry run, ' : ''}grace ${opts.grace}, repack threshold ${opts.repackThreshold}%` },
