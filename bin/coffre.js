@@ -1,23 +1,17 @@
-#!/usr/bin/env -S node --max-semi-space-size=1 --heap-growing-percent=50
+#!/usr/bin/env -S node --max-semi-space-size=1
 // Thin launcher: the compiled CLI lives in dist/ (built by `npm ci` through `prepare`).
 // Top-level await on purpose: if the event loop ever empties while a command is still
 // pending, Node exits with code 13 instead of a silent 0.
 // `coffre status` has an entry of its own: monitoring runs it often, and it needs little.
-// Two V8 heap settings, measured in docs/benchmarks.md:
-// - a young generation of 1 MiB semi-spaces instead of up to 16 MiB: the threads allocate
-//   little JavaScript garbage (file data lives in reused native buffers), and the larger
-//   nurseries, one per thread, were about 20 MiB of a backup's peak memory;
-// - an old generation allowed to grow by half of what survives a full collection, not up to
-//   4x: a backup of 200,000 small files keeps ~40 MiB of live objects but let its heap reach
-//   160 MiB of garbage first (peak 341 -> 241 MiB; about 9 % more time there, none on the
-//   benchmark's dataset).
-// The main thread's heap is sized when node starts, so the flags are on the first line (and
-// in the installed `coffre` wrapper and the service unit, scripts/install-service.sh); set
-// here too, they still reach the worker threads when this file is run as `node bin/coffre.js`.
-// Set before any thread starts.
+// A young generation of 1 MiB semi-spaces instead of up to 16 MiB: the threads allocate little
+// JavaScript garbage (file data lives in reused native buffers), and the larger nurseries, one
+// per thread, were about 20 MiB of a backup's peak memory. The main thread's heap is sized when
+// node starts, so the flag is on the first line (and in the installed `coffre` wrapper and the
+// service unit, scripts/install-service.sh); set here too, it still reaches the worker threads
+// when this file is run as `node bin/coffre.js`. Set before any thread starts. (A backup also
+// bounds the old generation's growth while it runs: src/util/tight-heap.ts.)
 import { setFlagsFromString } from 'node:v8';
 setFlagsFromString('--max-semi-space-size=1');
-setFlagsFromString('--heap-growing-percent=50');
 const fast = await import('../dist/cli/fast-status.js');
 if (fast.isStatusCall(process.argv)) {
   await fast.statusMain(process.argv);

@@ -36,13 +36,13 @@ NODE="$(command -v node || true)"
 [[ -n "$NODE" ]] || { echo "install-service.sh: node is not on PATH (Node.js 20 or 22 is needed)" >&2; exit 1; }
 NODE="$(readlink -f "$NODE")"
 
-# V8's heap settings (see bin/coffre.js) as node flags, so that they apply to the main thread
-# too (set from inside, the semi-space size reaches only the worker threads). The command line
-# keeps its young generation at 1 MiB (restores and drills stay lean); the agent, which backs up
-# the large trees, gives its main thread 8 MiB semi-spaces: a backup of 200,000 small files
-# took 15.9 s instead of 19.1 s, for about 6 MiB more (docs/benchmarks.md).
-NODE_FLAGS="--max-semi-space-size=1 --heap-growing-percent=50"
-AGENT_NODE_FLAGS="--max-semi-space-size=8 --heap-growing-percent=50"
+# V8's young generation (see bin/coffre.js) as a node flag, so that it applies to the main
+# thread too (set from inside, it reaches only the worker threads). The command line keeps
+# 1 MiB semi-spaces (restores and drills stay lean); the agent, which backs up the large trees,
+# gives its main thread 8 MiB: a backup of 200,000 small files took 15.9 s instead of 19.1 s,
+# for about 6 MiB more on a small restore (docs/benchmarks.md).
+NODE_FLAGS="--max-semi-space-size=1"
+AGENT_NODE_FLAGS="--max-semi-space-size=8"
 write_unit() { sed -e "s|@NODE@|$NODE $AGENT_NODE_FLAGS|g" -e "s|@PREFIX@|$PREFIX|g" scripts/service/coffre.service.in > "$1"; }
 
 if [[ -n "$UNIT_ONLY" ]]; then

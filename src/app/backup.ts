@@ -2,6 +2,7 @@
  * `coffre backup`: one backup run, with the summary admins and scripts read.
  * @module
  */
+import { withTightHeap } from '../util/tight-heap.js';
 import { hostname } from 'node:os';
 import { backup, BackupStoppedError, type BackupOptions, type BackupResult } from '../archiver/archiver.js';
 import type { AnomalyThresholds } from '../anomaly/judge.js';
@@ -51,7 +52,7 @@ export async function runBackup(repo: Repository, opts: RunBackupOptions, local?
   if (catalog && run !== undefined) catalog.files.beginRun(run);
   let result: BackupResult;
   try {
-    result = await backup(repo, {
+    result = await withTightHeap(() => backup(repo, {
       ...opts,
       fileCache: opts.fileCache ?? catalog?.files,
       annotate: anomalyAnnotator(repo, opts.anomaly, local?.notice),
@@ -70,7 +71,7 @@ export async function runBackup(repo: Repository, opts: RunBackupOptions, local?
         await opts.beforeSnapshot?.();
         await testPauseBeforeSnapshot();
       },
-    });
+    }));
   } catch (e) {
     if (catalog && run !== undefined) {
       // Stopped on request (the agent's shutdown): no snapshot, and the next run resumes.
