@@ -10,8 +10,8 @@
  * - explicit timeouts: a dead connection must fail, not hang a backup forever.
  * @module
  */
-import { S3Client } from '@aws-sdk/client-s3';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
+import type { S3Client as S3ClientType } from '@aws-sdk/client-s3';
+import { NodeHttpHandler, S3Client } from './sdk.js';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import type { S3Credentials } from './credentials.js';
@@ -32,7 +32,7 @@ export interface S3ClientSettings {
 const quiet = (): void => undefined;
 const SILENT_LOGGER = { trace: quiet, debug: quiet, info: quiet, warn: quiet, error: quiet };
 
-export function createS3Client(loc: S3Location, s: S3ClientSettings): S3Client {
+export function createS3Client(loc: S3Location, s: S3ClientSettings): S3ClientType {
   // The SDK prints a multi-line warning about future Node support to stderr on first use;
   // our stderr carries one-line errors only, and the SDK version is pinned in package.json.
   process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';

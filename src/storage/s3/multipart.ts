@@ -15,15 +15,8 @@
  * its memory stays at one body; a failed upload is aborted so no parts linger (billed) on the server.
  * @module
  */
-import {
-  AbortMultipartUploadCommand,
-  CompleteMultipartUploadCommand,
-  CreateMultipartUploadCommand,
-  HeadObjectCommand,
-  PutObjectRetentionCommand,
-  UploadPartCommand,
-  type S3Client,
-} from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMultipartUploadCommand, HeadObjectCommand, PutObjectRetentionCommand, UploadPartCommand } from './sdk.js';
 import { createHash } from 'node:crypto';
 import { StorageError } from '../../domain/errors.js';
 import type { Retention } from '../storage.js';

@@ -7,12 +7,8 @@
  * must not be mistaken for the other 404s (NoSuchBucket, NoSuchKey).
  * @module
  */
-import {
-  GetObjectLockConfigurationCommand,
-  GetObjectRetentionCommand,
-  PutObjectRetentionCommand,
-  type S3Client,
-} from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { GetObjectLockConfigurationCommand, GetObjectRetentionCommand, PutObjectRetentionCommand } from './sdk.js';
 import { StorageError } from '../../domain/errors.js';
 import type { Retention } from '../storage.js';
 
