@@ -7,6 +7,7 @@
  * unchanged files are not even read.
  * @module
  */
+import { VERSION } from '../domain/version.js';
 import * as fs from 'node:fs/promises';
 import { lstatSync, type BigIntStats } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
@@ -143,7 +144,7 @@ async function backupInSession(
     tags: [...(opts.tags ?? [])],
     tree: rootTree,
     parent: parent?.id ?? null,
-    program: 'coffre 0.1.0',
+    program: `coffre ${VERSION}`,
     summary,
   };
   const snapshot = opts.annotate ? await opts.annotate(draft, parent) : draft;

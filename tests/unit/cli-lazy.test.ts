@@ -32,3 +32,16 @@ describe('loading only the named command', () => {
     for (const name of all) expect(await names(name)).toContain(name);
   });
 });
+
+describe('coffre --version', () => {
+  it("prints package.json's version, alone or through commander, and exits 0", async () => {
+    const { readFileSync } = await import('node:fs');
+    const { cliOk } = await import('../helpers/cli.js');
+    const { VERSION } = await import('../../src/domain/version.js');
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    expect(VERSION).toBe(pkg.version);
+    for (const args of [['--version'], ['-V'], ['--debug', '--version']]) {
+      expect((await cliOk(args)).stdout).toBe(`${pkg.version}\n`);
+    }
+  });
+});
