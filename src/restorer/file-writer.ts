@@ -16,7 +16,7 @@ import { constants as fsc } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import type { TreeNode } from '../repository/tree.js';
-import { PART_CREATE_FLAGS, PART_CREATE_MODE, type WholeFile } from '../workers/restore-task.js';
+import { applyThrough, PART_CREATE_FLAGS, PART_CREATE_MODE, type RestoredMetadata, type WholeFile } from '../workers/restore-task.js';
 
 const isRoot = process.getuid?.() === 0;
 
@@ -131,9 +131,7 @@ export class FileWriter {
 
   /** What a worker needs to restore this file whole: its names, metadata, and where each piece goes. */
   wholeFile(pieces: { blob: number; offset: number }[]): WholeFile {
-    const n = this.node;
-    const owner = chownNeeded(n, this.inFreshDir) ? { uid: n.uid, gid: n.gid } : undefined;
-    return { part: this.part, final: this.final, size: n.size ?? 0, pieces, mode: n.mode, mtime: mtimeSeconds(n), ...(owner ? { owner } : {}) };
+    return { part: this.part, final: this.final, size: this.node.size ?? 0, pieces, ...metadataOf(this.node, this.inFreshDir) };
   }
 
   /** Applies mode, owner and times, then renames the part file into place. */
@@ -154,9 +152,13 @@ function mtimeSeconds(node: TreeNode): number {
   return Number(ns / 1_000_000_000n) + Number(ns % 1_000_000_000n) / 1e9;
 }
 
-/** Only root changes owners, and not to the uid and gid a file `ownedByUs` (see applyMetadata) has already. */
-function chownNeeded(node: TreeNode, ownedByUs: boolean): boolean {
-  return isRoot && !(ownedByUs && node.uid === process.getuid?.() && node.gid === process.getgid?.());
+/**
+ * What `node` is given once restored. Only root changes owners, and not to the uid and gid a
+ * file `ownedByUs` (see applyMetadata) has already.
+ */
+function metadataOf(node: TreeNode, ownedByUs: boolean): RestoredMetadata {
+  const chown = isRoot && !(ownedByUs && node.uid === process.getuid?.() && node.gid === process.getgid?.());
+  return { mode: node.mode, mtime: mtimeSeconds(node), ...(chown ? { owner: { uid: node.uid, gid: node.gid } } : {}) };
 }
 
 /**
@@ -170,16 +172,13 @@ function chownNeeded(node: TreeNode, ownedByUs: boolean): boolean {
  * and a chown to those is skipped.
  */
 export async function applyMetadata(p: string, node: TreeNode, ownedByUs = false): Promise<void> {
+  const meta = metadataOf(node, ownedByUs);
   const fh = await openForMetadata(p);
-  if (!fh) return applyMetadataByName(p, node);
+  if (!fh) return applyMetadataByName(p, meta);
   try {
     const st = await fh.stat();
     if (node.type === 'dir' ? !st.isDirectory() : !st.isFile()) throw new Error(`${p} was replaced during the restore`);
-    // owner first: a chown clears the setuid and setgid bits the mode may set
-    if (chownNeeded(node, ownedByUs)) await fh.chown(node.uid, node.gid);
-    await fh.chmod(node.mode);
-    const t = mtimeSeconds(node);
-    await fh.utimes(t, t);
+    applyThrough(fh.fd, meta);
   } finally {
     await fh.close();
   }
@@ -201,11 +200,10 @@ async function openForMetadata(p: string): Promise<fs.FileHandle | undefined> {
  * The fallback for what we may not open: not root, so no chown, and the name is checked not
  * to be a symlink just before (a chmod by a user only reaches that user's own files).
  */
-async function applyMetadataByName(p: string, node: TreeNode): Promise<void> {
+async function applyMetadataByName(p: string, meta: RestoredMetadata): Promise<void> {
   if ((await fs.lstat(p)).isSymbolicLink()) throw new Error(`${p} was replaced by a symlink during the restore`);
-  await fs.chmod(p, node.mode);
-  const t = mtimeSeconds(node);
-  await fs.utimes(p, t, t);
+  await fs.chmod(p, meta.mode);
+  await fs.utimes(p, meta.mtime, meta.mtime);
 }
 
 export async function createSymlink(p: string, node: TreeNode): Promise<void> {

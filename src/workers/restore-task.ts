@@ -43,18 +43,35 @@ export interface RestoreTargets {
   readonly files: readonly WholeFile[];
 }
 
-/** A file this task restores from start to finish. */
-export interface WholeFile {
-  readonly part: string;
-  readonly final: string;
-  readonly size: number;
-  /** where each of its pieces goes: index into the range's blobs, offset in the file */
-  readonly pieces: readonly { readonly blob: number; readonly offset: number }[];
+/** What a restored file or directory is given once its content is in place. */
+export interface RestoredMetadata {
   readonly mode: number;
   /** seconds, as fs.futimes takes them */
   readonly mtime: number;
   /** set when the owner must be changed (a restore run as root) */
   readonly owner?: { readonly uid: number; readonly gid: number };
+}
+
+/**
+ * Applies `m` through an open descriptor, never by name: a name can be swapped for a symlink
+ * meanwhile by whoever can write the directory, and a chown or chmod by name would follow it.
+ * The one way restored files (here and on the main thread, restorer/file-writer.ts) and
+ * directories get their metadata.
+ */
+export function applyThrough(fd: number, m: RestoredMetadata): void {
+  // owner first: a chown clears the setuid and setgid bits the mode may set
+  if (m.owner) fs.fchownSync(fd, m.owner.uid, m.owner.gid);
+  fs.fchmodSync(fd, m.mode);
+  fs.futimesSync(fd, m.mtime, m.mtime);
+}
+
+/** A file this task restores from start to finish. */
+export interface WholeFile extends RestoredMetadata {
+  readonly part: string;
+  readonly final: string;
+  readonly size: number;
+  /** where each of its pieces goes: index into the range's blobs, offset in the file */
+  readonly pieces: readonly { readonly blob: number; readonly offset: number }[];
 }
 
 export interface RestoreRangeRequest {
@@ -129,10 +146,7 @@ export function restoreRange(req: RestoreRangeRequest, keys: BlobKeys): RestoreR
     if (files[i] === undefined) {
       try {
         const fd = (fds[i] ??= createPart(f));
-        // owner first: a chown clears the setuid and setgid bits the mode may set
-        if (f.owner) fs.fchownSync(fd, f.owner.uid, f.owner.gid);
-        fs.fchmodSync(fd, f.mode);
-        fs.futimesSync(fd, f.mtime, f.mtime);
+        applyThrough(fd, f);
         fds[i] = undefined;
         fs.closeSync(fd);
         fs.renameSync(f.part, f.final);
