@@ -18,7 +18,7 @@ import { createHash } from 'node:crypto';
 import { describeError, isStorageError, StorageError } from '../domain/errors.js';
 import { isHexId, type BlobId, type IndexId, type PackId } from '../domain/ids.js';
 import type { IndexedPack } from '../repository/index-file.js';
-import { headerLengthFromTrailer, PACK_TRAILER_BYTES, type PackEntry } from '../repository/pack.js';
+import type { PackEntry } from '../repository/pack.js';
 import { DATA_PREFIX, idOfKey, packKey } from '../repository/layout.js';
 import { forEachLimited, type Repository, type SnapshotEntry } from '../repository/repository.js';
 import { TreeLoader } from '../repository/tree-loader.js';
@@ -215,44 +215,44 @@ interface PackReading {
  * Reads a whole pack and authenticates everything in it; returns what is wrong.
  *
  * The header is compared with the index. It is read first only when the blobs' key may
- * depend on it (write-only sessions); otherwise it is taken from the last piece, which runs
- * to the pack's end: one request per pack fewer, the same bytes checked.
+ * depend on it (write-only sessions); otherwise it is parsed from the last piece, which runs
+ * to the pack's end, before that piece goes to a worker: one request per pack fewer, the same
+ * bytes checked.
  */
-async function readPack(repo: Repository, p: IndexedPack, reading: PackReading): Promise<{ message: string; blobs: BlobId[] } | undefined> {
+async function readPack(repo: Repository, p: IndexedPack, reading: PackReading): Promise<Problem | undefined> {
   const all = p.blobs.map((b) => b.id);
-  const headerProblem = (header: PackEntry[]) => {
-    const inHeader = new Map(header.map((e) => [e.id, e]));
-    const b = p.blobs.find((x) => {
-      const h = inHeader.get(x.id);
-      return !h || h.offset !== x.offset || h.length !== x.length;
-    });
-    return b ? { message: `index and pack header disagree on blob ${b.id.slice(0, 8)}`, blobs: all } : undefined;
-  };
-  let tail: Buffer | undefined;
   try {
-    if (repo.blobKeysNeedHeaders) {
-      const problem = headerProblem(await repo.readPackHeader(p.packId, p.size));
-      if (problem) return problem;
-      return await readPieces(repo, p, reading);
-    }
-    const problem = await readPieces(repo, p, reading, (t) => (tail = t));
-    if (!tail) return problem; // the pack could not be read to its end: that is the problem
-    return headerProblem(await repo.packHeaderFromTail(p.packId, tail, p.size)) ?? problem;
+    if (repo.blobKeysNeedHeaders) return headerProblem(p, await repo.readPackHeader(p.packId, p.size)) ?? (await readPieces(repo, p, reading));
+    let header: PackEntry[] | undefined;
+    const problem = await readPieces(repo, p, reading, async (last) => void (header = await repo.packHeaderFromTail(p.packId, last, p.size)));
+    // no header: the pack could not be read to its end, or its header not parsed; `problem` says which
+    return (header && headerProblem(p, header)) ?? problem;
   } catch (e) {
     unlessStorageTrouble(e);
     return { message: describeError(e), blobs: all };
   }
 }
 
-/** Bytes of a pack's end kept from its last piece: enough for the header of ~90 blobs at once. */
-const TAIL_KEPT = 16 * 1024;
+interface Problem {
+  readonly message: string;
+  readonly blobs: BlobId[];
+}
+
+function headerProblem(p: IndexedPack, header: readonly PackEntry[]): Problem | undefined {
+  const inHeader = new Map(header.map((e) => [e.id, e]));
+  const b = p.blobs.find((x) => {
+    const h = inHeader.get(x.id);
+    return !h || h.offset !== x.offset || h.length !== x.length;
+  });
+  return b ? { message: `index and pack header disagree on blob ${b.id.slice(0, 8)}`, blobs: p.blobs.map((x) => x.id) } : undefined;
+}
 
 /**
  * Reads the pack from start to end in pieces, hashing them in order while workers open them
- * in place; `keepTail` gets a copy of the last TAIL_KEPT bytes (or of the whole last piece
- * when the header is larger) before the piece is handed over.
+ * in place; `lastPiece` sees the last piece (header and trailer included) before it is handed
+ * over, and a failure there is the pack's problem.
  */
-async function readPieces(repo: Repository, p: IndexedPack, reading: PackReading, keepTail?: (tail: Buffer) => void): Promise<{ message: string; blobs: BlobId[] } | undefined> {
+async function readPieces(repo: Repository, p: IndexedPack, reading: PackReading, lastPiece?: (bytes: Buffer) => Promise<void>): Promise<Problem | undefined> {
   const key = packKey(p.packId);
   const all = p.blobs.map((b) => b.id);
   const hash = createHash('sha256');
@@ -270,12 +270,12 @@ async function readPieces(repo: Repository, p: IndexedPack, reading: PackReading
       let bytes: Buffer;
       try {
         bytes = await repo.storage.getRange(key, base, end - base, reading.buffers.take(end - base));
+        hash.update(bytes);
+        if (end === p.size) await lastPiece?.(bytes);
       } catch (e) {
         reading.slots.release();
         throw e;
       }
-      hash.update(bytes);
-      if (end === p.size && keepTail) keepTail(Buffer.from(bytes.subarray(tailStart(bytes, p.size))));
       pos = end;
       // opened while the next piece is read; the slot is held until the worker is done with it
       opening.push(
@@ -298,21 +298,6 @@ async function readPieces(repo: Repository, p: IndexedPack, reading: PackReading
     return { message: `pack content does not match its name; ${bad.length} of ${p.blobs.length} blob(s) damaged`, blobs: bad };
   }
   return bad.length ? { message: `${bad.length} blob(s) failed authentication`, blobs: bad } : undefined;
-}
-
-/**
- * Where in the last piece the kept tail starts: TAIL_KEPT from its end, or earlier for a
- * larger header. A trailer that does not parse keeps TAIL_KEPT: parsing it again from there
- * gives the error the check reports.
- */
-function tailStart(last: Buffer, packSize: number): number {
-  let need = 0;
-  try {
-    need = headerLengthFromTrailer(last, packSize, '') + PACK_TRAILER_BYTES;
-  } catch {
-    // reported when the header is read from the tail
-  }
-  return Math.max(0, last.length - Math.max(TAIL_KEPT, need));
 }
 
 /** The pack's blobs in order of offset, in groups of at most `pieceBytes` (or one larger blob); one empty group for a pack without blobs. */
