@@ -11,8 +11,5 @@ describe('withTightHeap', () => {
     await expect(withTightHeap(async () => Promise.reject(new Error('disk full')))).rejects.toThrow('disk full');
     const inner = await withTightHeap(() => Promise.all([withTightHeap(async () => 'a'), withTightHeap(async () => 'b')]));
     expect(inner).toEqual(['a', 'b']);
-    // Garbage is still collected after the bound is lifted.
-    const kept = await withTightHeap(async () => Array.from({ length: 1000 }, (_, i) => ({ i })));
-    expect(kept).toHaveLength(1000);
   });
 });
