@@ -12,7 +12,7 @@ import * as fs from 'node:fs/promises';
 import { lstatSync, type BigIntStats } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import * as path from 'node:path';
-import { describeError, StorageError, UsageError, WriteOnlyError } from '../domain/errors.js';
+import { describeError, StorageError, UsageError, WorkerFailedError, WriteOnlyError } from '../domain/errors.js';
 import type { BlobId, SnapshotId } from '../domain/ids.js';
 import { isMemoryIndex } from '../repository/blob-index.js';
 import type { Repository, SnapshotEntry } from '../repository/repository.js';
@@ -367,10 +367,11 @@ class BackupRun {
   }
 
   private fail(p: string, e: unknown): void {
-    // Only the source's own failures cost one item. A stop request, or a storage failure met
-    // while this item's blobs were handed to the write session, stops the whole backup: it
-    // is not "cannot read" this file, and every later item would meet it too.
-    if (e instanceof BackupStoppedError || e instanceof StorageError) throw e;
+    // Only the source's own failures cost one item. A stop request, a storage failure met
+    // while this item's blobs were handed to the write session, or a worker thread that died
+    // stops the whole backup: it is not "cannot read" this file, and every later item would
+    // meet it too.
+    if (e instanceof BackupStoppedError || e instanceof StorageError || e instanceof WorkerFailedError) throw e;
     if ((e as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') {
       // Listed, then deleted before it was read: the snapshot is right without it.
       this.warn(p, 'deleted during the backup; left out');

@@ -15,7 +15,7 @@
  * @module
  */
 import { createHash } from 'node:crypto';
-import { describeError, isStorageError, StorageError } from '../domain/errors.js';
+import { describeError, isStorageError, StorageError, WorkerFailedError } from '../domain/errors.js';
 import { isHexId, type BlobId, type IndexId, type PackId } from '../domain/ids.js';
 import type { IndexedPack } from '../repository/index-file.js';
 import type { PackEntry } from '../repository/pack.js';
@@ -258,10 +258,12 @@ async function readPieces(repo: Repository, p: IndexedPack, reading: PackReading
   const hash = createHash('sha256');
   const bad: BlobId[] = [];
   const opening: Promise<void>[] = [];
+  let stopped: WorkerFailedError | undefined;
   let pos = 0;
   try {
     const groups = pieces(p, reading.pieceBytes);
     for (const [i, piece] of groups.entries()) {
+      if (stopped) break;
       // the last piece runs to the end: the header, trailer and padding are hashed too
       const last = piece[piece.length - 1];
       const end = i === groups.length - 1 || !last ? p.size : last.offset + last.length;
@@ -284,16 +286,21 @@ async function readPieces(repo: Repository, p: IndexedPack, reading: PackReading
           .then(({ report, range }) => {
             reading.buffers.give(range);
             report.blobs.forEach((err, k) => err && bad.push(piece[k]!.id));
-          }, () => void bad.push(...piece.map((b) => b.id)))
+          }, (e: unknown) => {
+            if (e instanceof WorkerFailedError) stopped ??= e; // the thread died, not the data: thrown below
+            else bad.push(...piece.map((b) => b.id));
+          })
           .finally(() => reading.slots.release()),
       );
     }
   } catch (e) {
     await Promise.all(opening);
+    if (stopped) throw stopped;
     unlessStorageTrouble(e);
     return { message: describeError(e), blobs: all };
   }
   await Promise.all(opening);
+  if (stopped) throw stopped;
   if (hash.digest('hex') !== p.packId) {
     return { message: `pack content does not match its name; ${bad.length} of ${p.blobs.length} blob(s) damaged`, blobs: bad };
   }
@@ -314,8 +321,10 @@ function pieces(p: IndexedPack, pieceBytes: number): PackEntry[][] {
 /**
  * A storage that cannot be reached, or refuses us, says nothing about the repository's
  * state: the check stops with that storage error (exit 5) rather than report damage (exit 4,
- * which status turns into "damage found"). Missing objects and short objects are damage.
+ * which status turns into "damage found"). Nor does a worker thread that died (exit 1).
+ * Missing objects and short objects are damage.
  */
 function unlessStorageTrouble(e: unknown): void {
   if (e instanceof StorageError && e.kind !== 'not-found' && e.kind !== 'invalid-range') throw e;
+  if (e instanceof WorkerFailedError) throw e;
 }

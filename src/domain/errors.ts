@@ -111,6 +111,15 @@ export class VerificationFailedError extends CoffreError {
 }
 
 /**
+ * A worker thread died or could not start (out of memory, a broken build). The data is not
+ * to blame, so no file or pack is reported damaged or unreadable because of it: the whole
+ * command stops, and a later run resumes where it stopped.
+ */
+export class WorkerFailedError extends CoffreError {
+  override readonly code = 'COFFRE_WORKER';
+}
+
+/**
  * How a storage operation failed. Only `transient` is worth retrying; the retry wrapper
  * relies on this classification being done once, in each backend.
  */

@@ -723,11 +723,24 @@ export function checkName(key: string, id: string, bytes: Uint8Array): void {
   }
 }
 
-/** Runs `fn` over `items` with at most `limit` running at once; fails on the first error. */
+/**
+ * Runs `fn` over `items` with at most `limit` running at once. After an error no item starts,
+ * and the first error is thrown once those running have settled: nothing is left working
+ * after this returns (a caller closes the repository next, and a straggler would reopen its
+ * worker threads and keep the process alive).
+ */
 export async function forEachLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
+  let failure: { error: unknown } | undefined;
   const runners = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) await fn(items[next++]!);
+    while (!failure && next < items.length) {
+      try {
+        await fn(items[next++]!);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
   });
   await Promise.all(runners);
+  if (failure) throw failure.error;
 }

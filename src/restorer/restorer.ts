@@ -26,7 +26,7 @@
  */
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import { describeError, IntegrityError } from '../domain/errors.js';
+import { describeError, IntegrityError, WorkerFailedError } from '../domain/errors.js';
 import type { BlobId } from '../domain/ids.js';
 import { packKey } from '../repository/layout.js';
 import { forEachLimited, type Repository } from '../repository/repository.js';
@@ -361,6 +361,7 @@ async function restoreRange(
     buffers.give(done.range);
     report = done.report;
   } catch (e) {
+    if (e instanceof WorkerFailedError) throw e; // not this pack's fault: the restore stops, a re-run resumes
     for (const { targets } of wanted) for (const t of targets) writers.get(t.file)!.fail(describeError(e), blamed(e, key) ?? key);
     return;
   }

@@ -13,7 +13,7 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker, type TransferListItem } from 'node:worker_threads';
-import { IntegrityError, StorageError, type StorageErrorKind } from '../domain/errors.js';
+import { describeError, IntegrityError, StorageError, WorkerFailedError, type StorageErrorKind } from '../domain/errors.js';
 
 export interface TaskContext {
   ask(msg: unknown, transfer?: TransferListItem[]): Promise<unknown>;
@@ -104,9 +104,9 @@ export class WorkerPool<Req, Res> {
       const worker = new Worker(script, { workerData });
       const slot: Slot = { worker, inflight: new Map() };
       worker.on('message', (m: FromWorker) => this.onMessage(slot, m));
-      worker.on('error', (e) => this.fail(e));
+      worker.on('error', (e) => this.fail(new WorkerFailedError(`a worker thread failed: ${describeError(e)}`, { cause: e })));
       worker.on('exit', (code) => {
-        if (!this.closed) this.fail(new Error(`worker thread exited with code ${code}`));
+        if (!this.closed) this.fail(new WorkerFailedError(`a worker thread exited with code ${code}`));
       });
       this.slots.push(slot);
     }
