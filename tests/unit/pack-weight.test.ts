@@ -2,7 +2,8 @@
  * Packs are closed by size, and a pack of tiny blobs also by their count (each blob weighs
  * at least 1 KiB for that decision), so that the memory a pack holds until it is stored
  * stays bounded whatever the blob sizes. Also: tiny blobs sealed on the calling thread and
- * larger ones in the worker threads restore the same.
+ * larger ones in the worker threads restore the same. Index objects are written by blob
+ * count as well as by pack count, so that the entries waiting for one stay bounded too.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -40,6 +41,35 @@ describe('pack closing', () => {
       const res = await restoreTree(repo, r.snapshot.tree, { target, verify: true });
       expect(res.failures).toEqual([]);
       expect(diffTrees(describeTree(src), describeTree(path.join(target, src)))).toEqual([]);
+    } finally {
+      await repo.close();
+    }
+  });
+
+  it('writes an index object once enough blobs wait for one, however few packs hold them', async () => {
+    const dir = tempDir();
+    const src = path.join(dir, 'src');
+    fs.mkdirSync(src);
+    for (let i = 0; i < 300; i++) fs.writeFileSync(path.join(src, `p${i}.csv`), `${i},PATIENT-${(i * 7919) % 100_003},1970-01-01\n`);
+    const storage = new LocalStorage(path.join(dir, 'repo'));
+    const pw = Buffer.from('pw');
+    await initRepository(storage, pw, { kdf: 'min', recoveryKey: false, packSize: 64 * 1024 });
+    const repo = await Repository.open(storage, pw, { index: new MemoryBlobIndex(), workers: 1 });
+    try {
+      await repo.loadIndex();
+      const r = await backup(repo, { paths: [src], session: { indexMaxBlobs: 100 } });
+      const packs: string[] = [];
+      for await (const o of storage.list('data/')) packs.push(o.key);
+      // packs of at most 64 blobs: fewer than 16, so by pack count alone one index object at the end
+      expect(packs.length).toBeGreaterThanOrEqual(5);
+      expect(packs.length).toBeLessThan(16);
+      const ids = await repo.listIndexIds();
+      const listed = await Promise.all(ids.map(async (id) => (await repo.readIndex(id)).packs.flatMap((p) => p.blobs.filter((b) => b.type === 'data'))));
+      expect(ids.length).toBeGreaterThanOrEqual(3);
+      expect(listed.flat().length).toBe(300); // every file's blob, each in one index object
+      const res = await restoreTree(repo, r.snapshot.tree, { target: path.join(dir, 'out'), verify: true });
+      expect(res.failures).toEqual([]);
+      expect(res.verifiedFiles).toBe(300);
     } finally {
       await repo.close();
     }
