@@ -59,8 +59,18 @@ const INDEX_FETCH_CONCURRENCY = 8;
 const BULK_MERGE_BLOBS = 100_000;
 
 
+/**
+ * Decoded trees kept in memory are bounded by their entries, not by their number: 4096 trees
+ * of directories of 500 files held about 300 bytes per entry, and an unchanged re-backup of
+ * 200,000 files grew to 168 MiB keeping every parent tree it had read. A backup reads each
+ * parent tree once; restore, find and diff reread shared subtrees, which stay in this bound.
+ */
+const TREE_CACHE_ENTRIES = 50_000;
+
 export class Repository {
   private readonly treeCache = new Map<BlobId, Tree>();
+  /** entries of the trees in treeCache: what bounds it */
+  private treeCacheEntries = 0;
   private codecPool: CodecPool | undefined;
   private spoolDirReady: Promise<string> | undefined;
   /** Full key: the data key. Write-only key: undefined (it cannot read history). */
@@ -561,17 +571,36 @@ export class Repository {
     const plain = local ?? (await this.readBlob('tree', id, fetch));
     const tree = decodeTree(plain, `tree ${id}`);
     if (!local) this.cache?.putTree(id, plain);
-    if (this.treeCache.size >= 4096) this.treeCache.delete(this.treeCache.keys().next().value!);
-    this.treeCache.set(id, tree);
+    this.cacheTree(id, tree);
     return tree;
   }
 
+  /** Keeps a decoded tree, forgetting the oldest ones while the cache holds too many entries. */
+  private cacheTree(id: BlobId, tree: Tree): void {
+    const weight = tree.nodes.length + 1;
+    if (weight > TREE_CACHE_ENTRIES) return;
+    for (const [oldId, old] of this.treeCache) {
+      if (this.treeCacheEntries + weight <= TREE_CACHE_ENTRIES) break;
+      this.treeCache.delete(oldId);
+      this.treeCacheEntries -= old.nodes.length + 1;
+    }
+    this.treeCache.set(id, tree);
+    this.treeCacheEntries += weight;
+  }
+
   /**
-   * Forgets the decoded trees kept in memory (up to 4096). A long-lived process (the agent)
-   * calls it between jobs, so that its memory stays flat; the catalog keeps them on disk.
+   * Forgets the decoded trees kept in memory (up to TREE_CACHE_ENTRIES entries). A long-lived
+   * process (the agent) calls it between jobs, so that its memory stays flat; the catalog
+   * keeps them on disk.
    */
   dropTreeCache(): void {
     this.treeCache.clear();
+    this.treeCacheEntries = 0;
+  }
+
+  /** The entries of the decoded trees kept in memory (for tests and diagnostics). */
+  get cachedTreeEntries(): number {
+    return this.treeCacheEntries;
   }
 
   // ---- snapshots ---------------------------------------------------------------------
