@@ -49,6 +49,63 @@ function gearScan(G: Int32Array, buf: Uint8Array, from: number, to: number, h: n
   return -1;
 }
 
+/**
+ * Zeros are crossed a block at a time. After 32 zero bytes the gear hash is -G[0] whatever it
+ * was before (each step doubles it and adds G[0]: the old bits shift out), and it stays so
+ * until the zeros end: the cut decision is the same at every position in between, and is
+ * made once. Sparse files, preallocated database files and disk images are mostly zeros:
+ * hashing them byte by byte cost a second per GB.
+ */
+const ZERO_BLOCK = 64 * 1024;
+const ZEROS = Buffer.alloc(ZERO_BLOCK);
+/** Zeros hashed one by one before the hash is known to be -G[0]. */
+const ZERO_SETTLE = 32;
+
+/** Whether buf[from, to) holds only zeros (to - from <= ZERO_BLOCK). */
+function allZero(buf: Uint8Array, from: number, to: number): boolean {
+  return ZEROS.compare(buf, from, to, 0, to - from) === 0;
+}
+
+/** Whether a chunk holds only zeros (at memory speed: most chunks fail on their first or last byte). */
+export function isZeroChunk(c: Uint8Array): boolean {
+  if (c.length === 0 || c[0] !== 0 || c[c.length - 1] !== 0) return false;
+  for (let i = 0; i < c.length; i += ZERO_BLOCK) if (!allZero(c, i, Math.min(c.length, i + ZERO_BLOCK))) return false;
+  return true;
+}
+
+/**
+ * gearScan over buf[from, to), with whole blocks of zeros crossed at once (see ZERO_BLOCK):
+ * the same cut, or -1 and the same hash in `scanHash`, as hashing every byte.
+ */
+function scanWithZeros(G: Int32Array, buf: Uint8Array, from: number, to: number, h: number, mask: number): number {
+  const settled = -G[0]! | 0;
+  let i = from;
+  while (i < to) {
+    const end = Math.min(to, i + ZERO_BLOCK);
+    if (buf[i] === 0 && end - i > ZERO_SETTLE && allZero(buf, i, end)) {
+      if (h !== settled) {
+        // the first zeros still carry what came before: hashed one by one
+        const at = gearScan(G, buf, i, i + ZERO_SETTLE - 1, h, mask);
+        if (at >= 0) return at;
+        i += ZERO_SETTLE - 1;
+        h = settled; // the hash after the 32nd zero, at position i
+        if ((h & mask) === 0) return i;
+        i++;
+      } else if ((h & mask) === 0) {
+        return i;
+      }
+      i = end;
+      continue;
+    }
+    const at = gearScan(G, buf, i, end, h, mask);
+    if (at >= 0) return at;
+    h = scanHash;
+    i = end;
+  }
+  scanHash = h;
+  return -1;
+}
+
 /** `n` one-bits in the high end of a 32-bit word, as a signed int. */
 function highMask(n: number): number {
   return (0xffffffff << (32 - n)) | 0;
@@ -107,7 +164,7 @@ export class FastCdc {
       // Below the average size, the stricter mask (fewer cuts); past it, the looser one.
       const small = len < avgSize;
       const lim = Math.min(n, i + ((small ? avgSize : maxSize) - len));
-      const at = gearScan(this.gear, buf, i, lim, h, small ? this.maskS : this.maskL);
+      const at = scanWithZeros(this.gear, buf, i, lim, h, small ? this.maskS : this.maskL);
       if (at >= 0) return this.cut(at + 1);
       h = scanHash;
       len += lim - i;

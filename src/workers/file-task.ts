@@ -14,7 +14,7 @@
  */
 import { closeSync } from 'node:fs';
 import { identity, openSource, READ_ATTEMPTS, readFully, same, type FileIdentityWire } from './file-identity.js';
-import type { FastCdc } from '../chunker/fastcdc.js';
+import { isZeroChunk, type FastCdc } from '../chunker/fastcdc.js';
 import { ChunkWindow } from '../chunker/window.js';
 import { keyedId } from '../crypto/blob-id.js';
 import { idFromBytes, type BlobId } from '../domain/ids.js';
@@ -65,9 +65,28 @@ async function readAll(fd: number, expected: number, cdc: FastCdc, idKey: Uint8A
   return { content, size };
 }
 
+/**
+ * Ids of chunks of zeros, by id key and length: a sparse file or a disk image is thousands of
+ * identical chunks of zeros (all of the largest size but a few), named once each here.
+ */
+const zeroIds = new WeakMap<Uint8Array, Map<number, Uint8Array>>();
+const ZERO_IDS_KEPT = 16;
+
+function chunkId(idKey: Uint8Array, c: Uint8Array): Uint8Array {
+  if (!isZeroChunk(c)) return keyedId(idKey, c);
+  let byLength = zeroIds.get(idKey);
+  if (!byLength) zeroIds.set(idKey, (byLength = new Map()));
+  let id = byLength.get(c.length);
+  if (!id) {
+    id = keyedId(idKey, c);
+    if (byLength.size < ZERO_IDS_KEPT) byLength.set(c.length, id);
+  }
+  return id;
+}
+
 /** Names the chunks and stores the new ones; `content` gets every id. */
 async function store(chunks: readonly Buffer[], idKey: Uint8Array, packer: WorkerPacker, ctx: TaskContext, content: BlobId[]): Promise<void> {
-  const ids = chunks.map((c) => idFromBytes<BlobId>(keyedId(idKey, c)));
+  const ids = chunks.map((c) => idFromBytes<BlobId>(chunkId(idKey, c)));
   content.push(...ids);
   await packer.storeNew(ids, chunks, ctx);
 }
