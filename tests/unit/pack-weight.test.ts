@@ -17,26 +17,36 @@ import { LocalStorage } from '../../src/storage/local.js';
 import { tempDir } from '../helpers/tmp.js';
 import { describeTree, diffTrees } from '../helpers/tree.js';
 
+/** 300 files of `rows` CSV rows (about 35 bytes each) in `src`, and a repository with 64 KiB packs. */
+async function tinyFiles(rows: number): Promise<{ dir: string; src: string; storage: LocalStorage; repo: Repository }> {
+  const dir = tempDir();
+  const src = path.join(dir, 'src');
+  fs.mkdirSync(src);
+  for (let i = 0; i < 300; i++) fs.writeFileSync(path.join(src, `p${i}.csv`), `${i},PATIENT-${(i * 7919) % 100_003},1970-01-01\n`.repeat(rows));
+  const storage = new LocalStorage(path.join(dir, 'repo'));
+  const pw = Buffer.from('pw');
+  await initRepository(storage, pw, { kdf: 'min', recoveryKey: false, packSize: 64 * 1024 });
+  const repo = await Repository.open(storage, pw, { index: new MemoryBlobIndex(), workers: 1 });
+  await repo.loadIndex();
+  return { dir, src, storage, repo };
+}
+
+async function packKeys(storage: LocalStorage): Promise<string[]> {
+  const packs: string[] = [];
+  for await (const o of storage.list('data/')) packs.push(o.key);
+  return packs;
+}
+
 describe('pack closing', () => {
   it('closes packs of tiny blobs by count, and restores them', async () => {
-    const dir = tempDir();
-    const src = path.join(dir, 'src');
-    fs.mkdirSync(src);
     // 300 files of about 100 bytes: ~45 KB sealed, under the 64 KiB pack size, but 300 KiB by weight.
-    for (let i = 0; i < 300; i++) fs.writeFileSync(path.join(src, `p${i}.csv`), `${i},PATIENT-${(i * 7919) % 100_003},1970-01-01\n`.repeat(3));
+    const { dir, src, storage, repo } = await tinyFiles(3);
     // and a few larger files, sealed in the worker threads
     for (let i = 0; i < 3; i++) fs.writeFileSync(path.join(src, `big${i}.csv`), `row ${i} `.repeat(2000 + i));
-    const storage = new LocalStorage(path.join(dir, 'repo'));
-    const pw = Buffer.from('pw');
-    await initRepository(storage, pw, { kdf: 'min', recoveryKey: false, packSize: 64 * 1024 });
-    const repo = await Repository.open(storage, pw, { index: new MemoryBlobIndex(), workers: 1 });
     try {
-      await repo.loadIndex();
       const r = await backup(repo, { paths: [src] });
-      const packs: string[] = [];
-      for await (const o of storage.list('data/')) packs.push(o.key);
       // 303 data blobs of weight >= 1 KiB close a 64 KiB pack at least every 64 blobs.
-      expect(packs.length).toBeGreaterThanOrEqual(5);
+      expect((await packKeys(storage)).length).toBeGreaterThanOrEqual(5);
       const target = path.join(dir, 'out');
       const res = await restoreTree(repo, r.snapshot.tree, { target, verify: true });
       expect(res.failures).toEqual([]);
@@ -47,20 +57,11 @@ describe('pack closing', () => {
   });
 
   it('writes an index object once enough blobs wait for one, however few packs hold them', async () => {
-    const dir = tempDir();
-    const src = path.join(dir, 'src');
-    fs.mkdirSync(src);
-    for (let i = 0; i < 300; i++) fs.writeFileSync(path.join(src, `p${i}.csv`), `${i},PATIENT-${(i * 7919) % 100_003},1970-01-01\n`);
-    const storage = new LocalStorage(path.join(dir, 'repo'));
-    const pw = Buffer.from('pw');
-    await initRepository(storage, pw, { kdf: 'min', recoveryKey: false, packSize: 64 * 1024 });
-    const repo = await Repository.open(storage, pw, { index: new MemoryBlobIndex(), workers: 1 });
+    const { dir, src, storage, repo } = await tinyFiles(1);
     try {
-      await repo.loadIndex();
       const r = await backup(repo, { paths: [src], session: { indexMaxBlobs: 100 } });
-      const packs: string[] = [];
-      for await (const o of storage.list('data/')) packs.push(o.key);
       // packs of at most 64 blobs: fewer than 16, so by pack count alone one index object at the end
+      const packs = await packKeys(storage);
       expect(packs.length).toBeGreaterThanOrEqual(5);
       expect(packs.length).toBeLessThan(16);
       const ids = await repo.listIndexIds();
