@@ -27,7 +27,7 @@ export class Scheduler {
   constructor(
     private readonly due: (kind: JobKind, trigger: string) => void,
     private readonly state: AgentState,
-    private readonly log: Logger,
+    log: Logger,
   ) {
     setLogger({
       info: (m) => log.debug({ component: 'cron' }, m),
