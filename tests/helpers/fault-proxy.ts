@@ -28,6 +28,8 @@ export class FaultProxy {
   readonly stats = { connections: 0, faults: 0 };
   plan: FaultPlan;
   private readonly sockets = new Set<net.Socket>();
+  /** While set, bytes are kept here instead of forwarded (`hold`). */
+  private held: (() => void)[] | undefined;
 
   private constructor(
     private readonly server: net.Server,
@@ -52,9 +54,28 @@ export class FaultProxy {
     return `http://127.0.0.1:${addr.port}`;
   }
 
-  /** Cuts every open connection, so that the client's next request opens one and meets the current plan. */
+  /**
+   * Cuts every open connection, so that the client's next request opens one and meets the
+   * current plan. Bytes held by `hold` are dropped with them, and new connections are not held.
+   */
   dropConnections(): void {
+    this.held = undefined;
     for (const s of this.sockets) s.destroy();
+  }
+
+  /**
+   * Freezes the network: from now on no byte moves on any connection, open or new, until
+   * `release` (which forwards what was held) or `dropConnections`. A test can then be sure the
+   * client makes no progress while it looks, without racing it.
+   */
+  hold(): void {
+    this.held ??= [];
+  }
+
+  release(): void {
+    const held = this.held ?? [];
+    this.held = undefined;
+    for (const send of held) send();
   }
 
   async close(): Promise<void> {
@@ -93,37 +114,46 @@ export class FaultProxy {
     };
 
     const forward = (from: net.Socket, to: net.Socket, direction: 'up' | 'down') => {
-      from.on('data', (chunk: Buffer) => {
-        if (tripped) return;
-        if (fault.kind === 'drop-response' && direction === 'down') return trip();
-        if (fault.kind === 'corrupt-request' && direction === 'up') {
-          const at = fault.atByte - counted;
-          counted += chunk.length;
-          if (at >= 0 && at < chunk.length) {
-            chunk = Buffer.from(chunk);
-            chunk[at]! ^= 0x01;
-            this.stats.faults++;
-          }
-          to.write(chunk);
-          return;
+      from.on('data', (chunk: Buffer) => this.pass(() => onData(chunk, to, direction)));
+      from.on('end', () =>
+        this.pass(() => {
+          if (!tripped) to.end();
+        }),
+      );
+    };
+    const onData = (chunk: Buffer, to: net.Socket, direction: 'up' | 'down') => {
+      if (tripped) return;
+      if (fault.kind === 'drop-response' && direction === 'down') return trip();
+      if (fault.kind === 'corrupt-request' && direction === 'up') {
+        const at = fault.atByte - counted;
+        counted += chunk.length;
+        if (at >= 0 && at < chunk.length) {
+          chunk = Buffer.from(chunk);
+          chunk[at]! ^= 0x01;
+          this.stats.faults++;
         }
-        const budgeted = fault.kind === 'reset' || fault.kind === 'stall' || (fault.kind === 'truncate' && direction === 'down');
-        if (!budgeted) {
-          to.write(chunk);
-          return;
-        }
-        const room = fault.afterBytes - counted;
-        const part = chunk.length < room ? chunk : chunk.subarray(0, Math.max(0, room));
-        counted += part.length;
-        if (part.length > 0) to.write(part);
-        if (counted >= fault.afterBytes) trip();
-      });
-      from.on('end', () => {
-        if (!tripped) to.end();
-      });
+        to.write(chunk);
+        return;
+      }
+      const budgeted = fault.kind === 'reset' || fault.kind === 'stall' || (fault.kind === 'truncate' && direction === 'down');
+      if (!budgeted) {
+        to.write(chunk);
+        return;
+      }
+      const room = fault.afterBytes - counted;
+      const part = chunk.length < room ? chunk : chunk.subarray(0, Math.max(0, room));
+      counted += part.length;
+      if (part.length > 0) to.write(part);
+      if (counted >= fault.afterBytes) trip();
     };
     forward(client, upstream, 'up');
     forward(upstream, client, 'down');
+  }
+
+  /** Runs `send` now, or when the network is released if it is held. */
+  private pass(send: () => void): void {
+    if (this.held) this.held.push(send);
+    else send();
   }
 
   /** Reads one whole request (headers + Content-Length body), then answers with an S3 error. */
