@@ -28,8 +28,8 @@ export class FaultProxy {
   readonly stats = { connections: 0, faults: 0 };
   plan: FaultPlan;
   private readonly sockets = new Set<net.Socket>();
-  /** While set, bytes are kept here instead of forwarded (`hold`). */
-  private held: (() => void)[] | undefined;
+  /** While set, no byte is forwarded (`hold`). */
+  private holding = false;
 
   private constructor(
     private readonly server: net.Server,
@@ -56,26 +56,20 @@ export class FaultProxy {
 
   /**
    * Cuts every open connection, so that the client's next request opens one and meets the
-   * current plan. Bytes held by `hold` are dropped with them, and new connections are not held.
+   * current plan. It also ends a `hold`: new connections move again.
    */
   dropConnections(): void {
-    this.held = undefined;
+    this.holding = false;
     for (const s of this.sockets) s.destroy();
   }
 
   /**
    * Freezes the network: from now on no byte moves on any connection, open or new, until
-   * `release` (which forwards what was held) or `dropConnections`. A test can then be sure the
-   * client makes no progress while it looks, without racing it.
+   * `dropConnections`. A test can then be sure the client makes no progress while it looks,
+   * without racing it.
    */
   hold(): void {
-    this.held ??= [];
-  }
-
-  release(): void {
-    const held = this.held ?? [];
-    this.held = undefined;
-    for (const send of held) send();
+    this.holding = true;
   }
 
   async close(): Promise<void> {
@@ -150,10 +144,9 @@ export class FaultProxy {
     forward(upstream, client, 'down');
   }
 
-  /** Runs `send` now, or when the network is released if it is held. */
+  /** Runs `send`, unless the network is held (what arrives meanwhile is lost with its connection). */
   private pass(send: () => void): void {
-    if (this.held) this.held.push(send);
-    else send();
+    if (!this.holding) send();
   }
 
   /** Reads one whole request (headers + Content-Length body), then answers with an S3 error. */
