@@ -71,6 +71,11 @@ export class CodecPool {
     return this.pool.size;
   }
 
+  /** The threads started so far (they start as tasks need them, or all at `warmUp`). */
+  get startedThreads(): number {
+    return this.pool.started;
+  }
+
   /** Compresses (when it pays) and seals; `raw` is moved to the worker when it owns its buffer: do not reuse it. */
   async seal(type: BlobType, id: BlobId, raw: Uint8Array): Promise<Buffer> {
     if (raw.length < INLINE_SEAL_MAX) return encodeBlob(type, id, raw, this.keys.dataKey, this.level);

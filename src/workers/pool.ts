@@ -73,10 +73,12 @@ export function workerScript(name: string, base: string): URL {
 export class WorkerPool<Req, Res> {
   private readonly slots: Slot[] = [];
   /**
-   * Threads are started on the first task: a backup that finds nothing changed, or a
-   * command that only lists, never pays for them (about 0.2 s of CPU and 25 MB each).
+   * The threads to start, one at a time: on the first task, then whenever a task comes while
+   * every running thread is busy. A backup that finds nothing changed, or a command that only
+   * lists, never pays for them (about 0.1 s of CPU and 7-10 MiB each), and one that saves a
+   * single file, or a few small ones, pays for one.
    */
-  private notStarted: { script: URL; workerData: unknown; size: number } | undefined;
+  private readonly spec: { script: URL; workerData: unknown; size: number } | undefined;
   private nextId = 1;
   private closed = false;
   private failure: unknown;
@@ -87,38 +89,42 @@ export class WorkerPool<Req, Res> {
     size: number,
     private readonly inline: TaskHandler<Req, Res>,
   ) {
-    if (script && size > 0) this.notStarted = { script, workerData, size };
+    if (script && size > 0) this.spec = { script, workerData, size };
   }
 
-  /** Starts the threads now rather than on the first task: their start-up then overlaps other work. */
+  /** Starts every thread now rather than on demand: their start-up then overlaps other work. */
   warmUp(): void {
-    if (!this.closed && !this.failure) this.start();
+    if (!this.closed && !this.failure) while (this.grow());
   }
 
-  private start(): void {
-    const todo = this.notStarted;
-    if (!todo) return;
-    this.notStarted = undefined;
-    const { script, workerData, size } = todo;
-    for (let i = 0; i < size; i++) {
-      const worker = new Worker(script, { workerData });
-      const slot: Slot = { worker, inflight: new Map() };
-      worker.on('message', (m: FromWorker) => this.onMessage(slot, m));
-      worker.on('error', (e) => this.fail(new WorkerFailedError(`a worker thread failed: ${describeError(e)}`, { cause: e })));
-      worker.on('exit', (code) => {
-        if (!this.closed) this.fail(new WorkerFailedError(`a worker thread exited with code ${code}`));
-      });
-      this.slots.push(slot);
-    }
+  /** Starts one more thread, unless all of them run; says whether it did. */
+  private grow(): boolean {
+    const spec = this.spec;
+    if (!spec || this.slots.length >= spec.size) return false;
+    const worker = new Worker(spec.script, { workerData: spec.workerData });
+    const slot: Slot = { worker, inflight: new Map() };
+    worker.on('message', (m: FromWorker) => this.onMessage(slot, m));
+    worker.on('error', (e) => this.fail(new WorkerFailedError(`a worker thread failed: ${describeError(e)}`, { cause: e })));
+    worker.on('exit', (code) => {
+      if (!this.closed) this.fail(new WorkerFailedError(`a worker thread exited with code ${code}`));
+    });
+    this.slots.push(slot);
+    return true;
   }
 
+  /** The threads the pool may run (0: every task runs inline). */
   get size(): number {
-    return this.notStarted?.size ?? this.slots.length;
+    return this.closed ? 0 : (this.spec?.size ?? 0);
+  }
+
+  /** The threads started so far. */
+  get started(): number {
+    return this.slots.length;
   }
 
   run(req: Req, transfer: TransferListItem[] = [], onMessage?: OnTaskMessage): Promise<Res> {
     if (this.failure) return Promise.reject(this.failure);
-    if (!this.closed) this.start();
+    if (!this.closed && this.slots.every((s) => s.inflight.size > 0)) this.grow();
     if (this.slots.length === 0) return this.runInline(req, onMessage);
     let slot = this.slots[0]!;
     for (const s of this.slots) if (s.inflight.size < slot.inflight.size) slot = s;
@@ -135,7 +141,7 @@ export class WorkerPool<Req, Res> {
    */
   async runOnEach(req: Req): Promise<Res[]> {
     if (this.failure) throw this.failure;
-    if (this.slots.length === 0) return this.notStarted || this.closed ? [] : [await this.runInline(req)];
+    if (this.slots.length === 0) return this.spec || this.closed ? [] : [await this.runInline(req)];
     return Promise.all(
       this.slots.map(
         (slot) =>
@@ -150,7 +156,6 @@ export class WorkerPool<Req, Res> {
 
   async close(): Promise<void> {
     this.closed = true;
-    this.notStarted = undefined;
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
     this.slots.length = 0;
   }

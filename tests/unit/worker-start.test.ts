@@ -1,0 +1,53 @@
+/**
+ * Worker threads start as tasks need them: none for a command that seals nothing, one while
+ * one task at a time is in flight (a backup of one large file, or of a few changed small
+ * files), another only when a task comes while every started thread is busy; `warmUp` starts
+ * them all. What they seal opens the same whichever thread sealed it.
+ */
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { MemoryBlobIndex } from '../../src/repository/blob-index.js';
+import { initRepository } from '../../src/repository/init.js';
+import { Repository } from '../../src/repository/repository.js';
+import { LocalStorage } from '../../src/storage/local.js';
+import { tempDir } from '../helpers/tmp.js';
+import { seededBytes } from '../helpers/tree.js';
+
+async function openRepo(workers: number): Promise<Repository> {
+  const storage = new LocalStorage(path.join(tempDir(), 'repo'));
+  const pw = Buffer.from('pw');
+  await initRepository(storage, pw, { kdf: 'min', recoveryKey: false });
+  return Repository.open(storage, pw, { index: new MemoryBlobIndex(), workers });
+}
+
+describe('starting worker threads', () => {
+  it('starts one thread per task in flight, up to the pool size', async () => {
+    const repo = await openRepo(3);
+    try {
+      const codec = repo.codec;
+      expect(codec.threads).toBe(3);
+      expect(codec.startedThreads).toBe(0);
+      const blobs = Array.from({ length: 6 }, (_, i) => seededBytes(64 * 1024, i));
+      const ids = blobs.map((b) => repo.blobId(b));
+      const sealed = [];
+      for (let i = 0; i < 3; i++) sealed.push(await codec.seal('data', ids[i]!, Buffer.from(blobs[i]!)));
+      expect(codec.startedThreads).toBe(1); // one task at a time: one thread
+      sealed.push(...(await Promise.all([3, 4, 5].map((i) => codec.seal('data', ids[i]!, Buffer.from(blobs[i]!))))));
+      expect(codec.startedThreads).toBe(3); // three at once: three threads
+      const opened = await Promise.all(sealed.map((s, i) => codec.open('data', ids[i]!, s, blobs[i]!.length, 'test')));
+      opened.forEach((o, i) => expect(o.equals(blobs[i]!)).toBe(true));
+    } finally {
+      await repo.close();
+    }
+  });
+
+  it('starts them all at warmUp', async () => {
+    const repo = await openRepo(2);
+    try {
+      repo.codec.warmUp();
+      expect(repo.codec.startedThreads).toBe(2);
+    } finally {
+      await repo.close();
+    }
+  });
+});
