@@ -71,6 +71,14 @@ export interface BlobKeys {
 }
 
 /**
+ * The keys a pack's blobs open with: `keys` themselves, or with `packKey` in place of the
+ * data key when the pack was sealed with another (a write-only session's, FORMAT §10).
+ */
+export function withPackKey(keys: BlobKeys, packKey: Uint8Array | undefined): BlobKeys {
+  return packKey ? { ...keys, dataKey: Buffer.from(packKey) } : keys;
+}
+
+/**
  * Authenticates, decompresses and checks a sealed blob; `where` names the pack in errors.
  * `decodeBlobInto` with memory of its own: the result is the caller's to keep.
  */

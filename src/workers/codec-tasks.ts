@@ -8,7 +8,7 @@
  */
 import type { BlobId } from '../domain/ids.js';
 import { FastCdc, gearTable, type ChunkSizes } from '../chunker/fastcdc.js';
-import { decodeBlob, encodeBlob, type BlobKeys, type BlobType } from '../repository/blob-codec.js';
+import { decodeBlob, encodeBlob, withPackKey, type BlobKeys, type BlobType } from '../repository/blob-codec.js';
 import { chunkFile } from './file-task.js';
 import { WorkerPacker } from './worker-packer.js';
 import { saveSmallFiles } from './small-files-task.js';
@@ -76,7 +76,7 @@ export function codecHandler(data: CodecWorkerData): TaskHandler<CodecRequest, u
       return { result: null };
     }
     if (req.op === 'restore-range') {
-      const report = restoreRange(req, req.key ? { ...keys, dataKey: Buffer.from(req.key) } : keys);
+      const report = restoreRange(req, withPackKey(keys, req.key));
       // The range's memory goes back with the report, for the main thread to read the next
       // range into (a worker kept up to ~55 MiB of spent ranges waiting for its own collection).
       const back = req.range.buffer instanceof ArrayBuffer && req.range.byteLength > 0 ? [req.range.buffer] : [];
@@ -85,7 +85,7 @@ export function codecHandler(data: CodecWorkerData): TaskHandler<CodecRequest, u
     const result =
       req.op === 'seal'
         ? encodeBlob(req.type, req.id, req.raw, keys.dataKey, data.level)
-        : decodeBlob(req.sealed, req.type, req.id, req.rawLength, req.key ? { ...keys, dataKey: Buffer.from(req.key) } : keys, req.where);
+        : decodeBlob(req.sealed, req.type, req.id, req.rawLength, withPackKey(keys, req.key), req.where);
     const out = handOver(result);
     return { result: out.buf, transfer: out.transfer };
   };

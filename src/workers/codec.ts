@@ -5,7 +5,7 @@
  */
 import type { BlobId } from '../domain/ids.js';
 import type { ChunkSizes } from '../chunker/fastcdc.js';
-import { decodeBlob, encodeBlob, type BlobKeys, type BlobType } from '../repository/blob-codec.js';
+import { decodeBlob, encodeBlob, withPackKey, type BlobKeys, type BlobType } from '../repository/blob-codec.js';
 import { codecHandler, type CodecRequest, type CodecWorkerData, type RangeBlob } from './codec-tasks.js';
 import type { ChunkFileResult } from './file-task.js';
 import type { DedupQuery, PackFilled } from './worker-packer.js';
@@ -89,7 +89,7 @@ export class CodecPool {
    */
   async open(type: BlobType, id: BlobId, sealed: Uint8Array, rawLength: number, where: string, key?: Uint8Array): Promise<Buffer> {
     if (type === 'tree' && sealed.length <= INLINE_OPEN_TREE_MAX) {
-      return decodeBlob(sealed, type, id, rawLength, key ? { ...this.keys, dataKey: Buffer.from(key) } : this.keys, where);
+      return decodeBlob(sealed, type, id, rawLength, withPackKey(this.keys, key), where);
     }
     const d = this.pool.size > 0 ? detached(sealed) : { buf: sealed, transfer: [] };
     return toBuffer((await this.pool.run({ op: 'open', type, id, sealed: d.buf, rawLength, where, ...(key ? { key } : {}) }, d.transfer)) as Uint8Array);
