@@ -77,7 +77,6 @@ export class WriteSession {
   /** Callers of `waitForRoom` waiting for a sealing task or an upload to end. */
   private roomWaiters: (() => void)[] = [];
   private unindexed: IndexedPack[] = [];
-  private unindexedBlobs = 0;
   private readonly indexIds: IndexId[] = [];
   private failure: unknown;
   private readonly uploadConcurrency: number;
@@ -247,8 +246,9 @@ export class WriteSession {
         this.stats.bytesStored += pack.size;
         this.opts.onPackStored?.(pack);
         this.unindexed.push(pack);
-        this.unindexedBlobs += entries.length;
-        if (this.unindexed.length >= this.indexEvery || this.unindexedBlobs >= this.indexMaxBlobs) await this.writeIndex();
+        // at most indexEvery packs to count
+        const blobs = this.unindexed.reduce((n, p) => n + p.blobs.length, 0);
+        if (this.unindexed.length >= this.indexEvery || blobs >= this.indexMaxBlobs) await this.writeIndex();
       })
       .catch((e: unknown) => this.fail(e))
       .finally(async () => {
@@ -263,7 +263,6 @@ export class WriteSession {
     if (this.unindexed.length === 0) return;
     const packs = this.unindexed;
     this.unindexed = [];
-    this.unindexedBlobs = 0;
     const id = await this.repo.saveIndex({ supersedes: [], packs });
     // Tell the blob index these packs are now named by an index object (a catalog then
     // drops them from its crash-resume journal and need not fetch this object again).
