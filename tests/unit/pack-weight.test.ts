@@ -9,26 +9,18 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { backup } from '../../src/archiver/archiver.js';
-import { MemoryBlobIndex } from '../../src/repository/blob-index.js';
-import { initRepository } from '../../src/repository/init.js';
-import { Repository } from '../../src/repository/repository.js';
 import { restoreTree } from '../../src/restorer/restorer.js';
-import { LocalStorage } from '../../src/storage/local.js';
-import { tempDir } from '../helpers/tmp.js';
+import type { LocalStorage } from '../../src/storage/local.js';
+import { newLocalRepository, type LocalRepository } from '../helpers/local-repo.js';
 import { describeTree, diffTrees } from '../helpers/tree.js';
 
 /** 300 files of `rows` CSV rows (about 35 bytes each) in `src`, and a repository with 64 KiB packs. */
-async function tinyFiles(rows: number): Promise<{ dir: string; src: string; storage: LocalStorage; repo: Repository }> {
-  const dir = tempDir();
-  const src = path.join(dir, 'src');
+async function tinyFiles(rows: number): Promise<LocalRepository & { src: string }> {
+  const r = await newLocalRepository({ workers: 1, packSize: 64 * 1024 });
+  const src = path.join(r.dir, 'src');
   fs.mkdirSync(src);
   for (let i = 0; i < 300; i++) fs.writeFileSync(path.join(src, `p${i}.csv`), `${i},PATIENT-${(i * 7919) % 100_003},1970-01-01\n`.repeat(rows));
-  const storage = new LocalStorage(path.join(dir, 'repo'));
-  const pw = Buffer.from('pw');
-  await initRepository(storage, pw, { kdf: 'min', recoveryKey: false, packSize: 64 * 1024 });
-  const repo = await Repository.open(storage, pw, { index: new MemoryBlobIndex(), workers: 1 });
-  await repo.loadIndex();
-  return { dir, src, storage, repo };
+  return { ...r, src };
 }
 
 async function packKeys(storage: LocalStorage): Promise<string[]> {

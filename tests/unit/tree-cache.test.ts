@@ -3,16 +3,11 @@
  * or restore of directories holding thousands of files each must not keep every tree it
  * read. A tree pushed out of the cache reads back the same.
  */
-import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { BlobId } from '../../src/domain/ids.js';
-import { MemoryBlobIndex } from '../../src/repository/blob-index.js';
-import { initRepository } from '../../src/repository/init.js';
-import { Repository } from '../../src/repository/repository.js';
 import { encodeTree, type TreeNode } from '../../src/repository/tree.js';
 import { WriteSession } from '../../src/repository/write-session.js';
-import { LocalStorage } from '../../src/storage/local.js';
-import { tempDir } from '../helpers/tmp.js';
+import { newLocalRepository } from '../helpers/local-repo.js';
 
 function bigTree(files: number, tag: string): TreeNode[] {
   return Array.from({ length: files }, (_, i) => ({
@@ -29,12 +24,8 @@ function bigTree(files: number, tag: string): TreeNode[] {
 
 describe('the decoded-tree cache', () => {
   it('keeps at most 50,000 entries, and a tree it dropped reads back the same', async () => {
-    const storage = new LocalStorage(path.join(tempDir(), 'repo'));
-    const pw = Buffer.from('pw');
-    await initRepository(storage, pw, { kdf: 'min', recoveryKey: false });
-    const repo = await Repository.open(storage, pw, { index: new MemoryBlobIndex(), workers: 0 });
+    const { repo } = await newLocalRepository({ workers: 0 });
     try {
-      await repo.loadIndex();
       const session = new WriteSession(repo);
       const ids: BlobId[] = [];
       for (const tag of ['a', 'b', 'c']) {

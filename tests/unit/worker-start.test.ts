@@ -4,25 +4,13 @@
  * files), another only when a task comes while every started thread is busy; `warmUp` starts
  * them all. What they seal opens the same whichever thread sealed it.
  */
-import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { MemoryBlobIndex } from '../../src/repository/blob-index.js';
-import { initRepository } from '../../src/repository/init.js';
-import { Repository } from '../../src/repository/repository.js';
-import { LocalStorage } from '../../src/storage/local.js';
-import { tempDir } from '../helpers/tmp.js';
+import { newLocalRepository } from '../helpers/local-repo.js';
 import { seededBytes } from '../helpers/tree.js';
-
-async function openRepo(workers: number): Promise<Repository> {
-  const storage = new LocalStorage(path.join(tempDir(), 'repo'));
-  const pw = Buffer.from('pw');
-  await initRepository(storage, pw, { kdf: 'min', recoveryKey: false });
-  return Repository.open(storage, pw, { index: new MemoryBlobIndex(), workers });
-}
 
 describe('starting worker threads', () => {
   it('starts one thread per task in flight, up to the pool size', async () => {
-    const repo = await openRepo(3);
+    const { repo } = await newLocalRepository({ workers: 3 });
     try {
       const codec = repo.codec;
       expect(codec.threads).toBe(3);
@@ -42,7 +30,7 @@ describe('starting worker threads', () => {
   });
 
   it('starts them all at warmUp', async () => {
-    const repo = await openRepo(2);
+    const { repo } = await newLocalRepository({ workers: 2 });
     try {
       repo.codec.warmUp();
       expect(repo.codec.startedThreads).toBe(2);
