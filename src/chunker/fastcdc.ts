@@ -8,13 +8,13 @@
  * data. Coffre therefore also never lets chunk sizes be observed: blobs sit inside packs
  * whose headers are encrypted and whose sizes are padded (see src/repository/pack.ts).
  *
- * The loop is written for V8: an Int32Array table, local variables, `| 0` arithmetic, a
- * function of its own (see gearScan), and the first `minSize` bytes of each chunk skipped unhashed (about 1 GB/s here,
- * notes/perf-baseline.md A4). Cut decisions use the high bits of the hash, which depend
- * on the last 32 input bytes.
+ * The first `minSize` bytes of each chunk are skipped unhashed, and the hash loop itself runs
+ * in WebAssembly (gear-scan.ts). Cut decisions use the high bits of the hash, which depend on
+ * the last 32 input bytes.
  * @module
  */
 import { hkdfSync } from 'node:crypto';
+import { gearScanner, type GearScanner } from './gear-scan.js';
 
 export interface ChunkSizes {
   readonly minSize: number;
@@ -30,24 +30,8 @@ export function gearTable(seed: Uint8Array): Int32Array {
   return table;
 }
 
-/** The hash where the last `gearScan` stopped without a cut. */
+/** The hash where the last `scanWithZeros` stopped without a cut. */
 let scanHash = 0;
-
-/**
- * The hot loop, alone in a small function: the first position in buf[from, to) where the
- * gear hash masked by `mask` is zero, or -1 (and the hash so far in `scanHash`). Written
- * inside findCut, the loop was compiled on-stack and thrown away again each time the code
- * around it first ran (V8: "insufficient type feedback"), so that a short backup spent most
- * of its chunking time in unoptimized code: 0.2 GB/s instead of 1.
- */
-function gearScan(G: Int32Array, buf: Uint8Array, from: number, to: number, h: number, mask: number): number {
-  for (let i = from; i < to; i++) {
-    h = ((h << 1) + G[buf[i]!]!) | 0;
-    if ((h & mask) === 0) return i;
-  }
-  scanHash = h;
-  return -1;
-}
 
 /**
  * Zeros are crossed a block at a time. After 32 zero bytes the gear hash is -G[0] whatever it
@@ -74,21 +58,20 @@ export function isZeroChunk(c: Uint8Array): boolean {
 }
 
 /**
- * gearScan over buf[from, to), with whole blocks of zeros crossed at once (see ZERO_BLOCK):
+ * The scan over buf[from, to), with whole blocks of zeros crossed at once (see ZERO_BLOCK):
  * the same cut, or -1 and the same hash in `scanHash`, as hashing every byte.
  */
-function scanWithZeros(G: Int32Array, buf: Uint8Array, from: number, to: number, h: number, mask: number): number {
-  const settled = -G[0]! | 0;
+function scanWithZeros(scanner: GearScanner, zeroHash: number, buf: Uint8Array, from: number, to: number, h: number, mask: number): number {
   let i = from;
   while (i < to) {
     const end = Math.min(to, i + ZERO_BLOCK);
     if (buf[i] === 0 && end - i > ZERO_SETTLE && allZero(buf, i, end)) {
-      if (h !== settled) {
+      if (h !== zeroHash) {
         // the first zeros still carry what came before: hashed one by one
-        const at = gearScan(G, buf, i, i + ZERO_SETTLE - 1, h, mask);
+        const at = scanner.scan(buf, i, i + ZERO_SETTLE - 1, h, mask);
         if (at >= 0) return at;
         i += ZERO_SETTLE - 1;
-        h = settled; // the hash after the 32nd zero, at position i
+        h = zeroHash; // the hash after the 32nd zero, at position i
         if ((h & mask) === 0) return i;
         i++;
       } else if ((h & mask) === 0) {
@@ -97,9 +80,9 @@ function scanWithZeros(G: Int32Array, buf: Uint8Array, from: number, to: number,
       i = end;
       continue;
     }
-    const at = gearScan(G, buf, i, end, h, mask);
+    const at = scanner.scan(buf, i, end, h, mask);
     if (at >= 0) return at;
-    h = scanHash;
+    h = scanner.hash;
     i = end;
   }
   scanHash = h;
@@ -119,19 +102,22 @@ function highMask(n: number): number {
 export class FastCdc {
   private readonly maskS: number;
   private readonly maskL: number;
+  private readonly scanner: GearScanner;
+  /** The hash after 32 zeros, whatever came before them: -G[0] (see ZERO_BLOCK). */
+  private readonly zeroHash: number;
   private len = 0;
   private h = 0;
 
-  constructor(
-    private readonly gear: Int32Array,
-    private readonly sizes: ChunkSizes,
-  ) {
+  /** @param scanner the hash loop (default: this thread's for `gear`; tests give the JavaScript one) */
+  constructor(gear: Int32Array, private readonly sizes: ChunkSizes, scanner?: GearScanner) {
     const bits = Math.round(Math.log2(sizes.avgSize));
     if (2 ** bits !== sizes.avgSize || sizes.minSize >= sizes.avgSize || sizes.avgSize >= sizes.maxSize) {
       throw new RangeError('chunk sizes must satisfy min < avg < max with avg a power of two');
     }
     this.maskS = highMask(bits + 2);
     this.maskL = highMask(bits - 2);
+    this.scanner = scanner ?? gearScanner(gear);
+    this.zeroHash = -gear[0]! | 0;
   }
 
   get maxSize(): number {
@@ -164,7 +150,7 @@ export class FastCdc {
       // Below the average size, the stricter mask (fewer cuts); past it, the looser one.
       const small = len < avgSize;
       const lim = Math.min(n, i + ((small ? avgSize : maxSize) - len));
-      const at = scanWithZeros(this.gear, buf, i, lim, h, small ? this.maskS : this.maskL);
+      const at = scanWithZeros(this.scanner, this.zeroHash, buf, i, lim, h, small ? this.maskS : this.maskL);
       if (at >= 0) return this.cut(at + 1);
       h = scanHash;
       len += lim - i;
