@@ -2,13 +2,28 @@
  * Worker threads start as tasks need them: none for a command that seals nothing, one while
  * one task at a time is in flight (a backup of one large file, or of a few changed small
  * files), another only when a task comes while every started thread is busy; `warmUp` starts
- * them all. What they seal opens the same whichever thread sealed it.
+ * them all. What they seal opens the same whichever thread sealed it. Threads load the
+ * bundle of their script that the build makes (scripts/bundle-workers.mjs), one file.
  */
+import * as fs from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { workerScript } from '../../src/workers/pool.js';
 import { newLocalRepository } from '../helpers/local-repo.js';
 import { seededBytes } from '../helpers/tree.js';
 
 describe('starting worker threads', () => {
+  it('loads the bundled worker script, which imports no module of ours', () => {
+    const script = workerScript('codec-worker', new URL('../../src/workers/codec.ts', import.meta.url).href);
+    expect(script.pathname).toMatch(/\/dist\/workers\/codec-worker\.bundle\.js$/);
+    const text = fs.readFileSync(fileURLToPath(script), 'utf8');
+    // packages and node's modules only: every file of ours is inside
+    const imports = [...text.matchAll(/^import .* from ["']([^"']+)["'];?$/gm)].map((m) => m[1]!);
+    expect(imports.length).toBeGreaterThan(0);
+    expect(imports.filter((i) => i.startsWith('.') || i.startsWith('/'))).toEqual([]);
+    expect(text).toContain('COFFRE_TEST_WORKER_EXIT'); // the entry point itself is in it
+  });
+
   it('starts one thread per task in flight, up to the pool size', async () => {
     const { repo } = await newLocalRepository({ workers: 3 });
     try {
