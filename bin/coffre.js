@@ -1,5 +1,6 @@
 #!/usr/bin/env -S node --max-semi-space-size=1
-// Thin launcher: the compiled CLI lives in dist/ (built by `npm ci` through `prepare`).
+// Thin launcher: the compiled CLI lives in dist/bundle/ (built by `npm ci` through `prepare`:
+// tsc, then scripts/bundle.mjs, which bundles the compiled modules into a few files).
 // Top-level await on purpose: if the event loop ever empties while a command is still
 // pending, Node exits with code 13 instead of a silent 0.
 // `coffre status` has an entry of its own: monitoring runs it often, and it needs little.
@@ -12,10 +13,10 @@
 // bounds the old generation's growth while it runs: src/util/tight-heap.ts.)
 import { setFlagsFromString } from 'node:v8';
 setFlagsFromString('--max-semi-space-size=1');
-const fast = await import('../dist/cli/fast-status.js');
+const fast = await import('../dist/bundle/fast-status.js');
 if (fast.isStatusCall(process.argv)) {
   await fast.statusMain(process.argv);
 } else {
-  const { main } = await import('../dist/cli/main.js');
+  const { main } = await import('../dist/bundle/main.js');
   await main(process.argv);
 }

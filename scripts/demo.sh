@@ -6,7 +6,7 @@
 #   npm run demo                 # or: scripts/demo.sh [SCRATCH_DIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[[ -f dist/cli/main.js ]] || npm run --silent build
+[[ -f dist/bundle/main.js ]] || npm run --silent build
 
 work="${1:-$(mktemp -d -t coffre-demo-XXXXXX)}"
 mkdir -p "$work"

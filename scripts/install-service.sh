@@ -53,7 +53,7 @@ fi
 
 [[ $EUID -eq 0 ]] || { echo "install-service.sh: run as root (sudo)" >&2; exit 1; }
 command -v systemctl >/dev/null || { echo "install-service.sh: this host has no systemd (systemctl)" >&2; exit 1; }
-[[ -f dist/cli/main.js ]] || { echo "install-service.sh: build first: npm ci (or npm run build)" >&2; exit 1; }
+[[ -f dist/bundle/main.js ]] || { echo "install-service.sh: build first: npm ci (or npm run build)" >&2; exit 1; }
 
 if ! getent passwd coffre >/dev/null; then
   useradd --system --user-group --home-dir /var/lib/coffre --no-create-home --shell /usr/sbin/nologin --comment "Coffre backup agent" coffre

@@ -6,22 +6,26 @@
  * bundle of their script that the build makes (scripts/bundle-workers.mjs), one file.
  */
 import * as fs from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { workerScript } from '../../src/workers/pool.js';
 import { newLocalRepository } from '../helpers/local-repo.js';
 import { seededBytes } from '../helpers/tree.js';
 
 describe('starting worker threads', () => {
-  it('loads the bundled worker script, which imports no module of ours', () => {
-    const script = workerScript('codec-worker', new URL('../../src/workers/codec.ts', import.meta.url).href);
-    expect(script.pathname).toMatch(/\/dist\/workers\/codec-worker\.bundle\.js$/);
-    const text = fs.readFileSync(fileURLToPath(script), 'utf8');
-    // packages and node's modules only: every file of ours is inside
-    const imports = [...text.matchAll(/^import .* from ["']([^"']+)["'];?$/gm)].map((m) => m[1]!);
-    expect(imports.length).toBeGreaterThan(0);
-    expect(imports.filter((i) => i.startsWith('.') || i.startsWith('/'))).toEqual([]);
-    expect(text).toContain('COFFRE_TEST_WORKER_EXIT'); // the entry point itself is in it
+  it('loads the bundled worker script, which imports no module of ours, from src, dist and the CLI bundle', () => {
+    const from = (p: string) => workerScript('codec-worker', new URL(p, import.meta.url).href).pathname;
+    expect(from('../../src/workers/codec.ts')).toMatch(/\/dist\/workers\/codec-worker\.bundle\.js$/);
+    expect(from('../../dist/workers/codec.js')).toMatch(/\/dist\/workers\/codec-worker\.bundle\.js$/);
+    // the command line's bundle (bin/coffre.js loads dist/bundle/main.js) and its chunks
+    expect(from('../../dist/bundle/main.js')).toMatch(/\/dist\/bundle\/codec-worker\.bundle\.js$/);
+    for (const p of [from('../../src/workers/codec.ts'), from('../../dist/bundle/main.js')]) {
+      const text = fs.readFileSync(p, 'utf8');
+      // packages and node's modules only: every file of ours is inside
+      const imports = [...text.matchAll(/^import .* from ["']([^"']+)["'];?$/gm)].map((m) => m[1]!);
+      expect(imports.length).toBeGreaterThan(0);
+      expect(imports.filter((i) => i.startsWith('.') || i.startsWith('/'))).toEqual([]);
+      expect(text).toContain('COFFRE_TEST_WORKER_EXIT'); // the entry point itself is in it
+    }
   });
 
   it('starts one thread per task in flight, up to the pool size', async () => {
