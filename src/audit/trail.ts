@@ -20,6 +20,7 @@ import type { AuditAction, AuditEntry, AuditResult, AuditWhat } from './entry.js
 import { AuditLog } from './log.js';
 import { pseudonymise } from './names.js';
 import { compareCopies, verifyChain, verifyLocal } from './verify.js';
+import { byCodeUnits } from '../util/order.js';
 
 export const AUDIT_PREFIX = 'audit/';
 const PURPOSE = 'audit';
@@ -106,7 +107,7 @@ export class AuditTrail {
   async repositoryEntries(): Promise<AuditEntry[]> {
     const out: AuditEntry[] = [];
     for (const id of await listSideObjects(this.repo, AUDIT_PREFIX)) out.push(await getSideObject<AuditEntry>(this.repo, AUDIT_PREFIX, PURPOSE, id));
-    return out.sort((a, b) => a.time.localeCompare(b.time) || a.chain.localeCompare(b.chain) || a.seq - b.seq);
+    return out.sort((a, b) => byCodeUnits(a.time, b.time) || byCodeUnits(a.chain, b.chain) || a.seq - b.seq);
   }
 
   /** Checks the local log, every chain of the repository copy, and the two against each other. */

@@ -26,6 +26,7 @@ import { RangeBuffers } from '../util/range-buffers.js';
 import { Semaphore } from '../util/semaphore.js';
 import { affectedByObject } from './affected.js';
 import { selectSubset, type Subset } from './subset.js';
+import { byCodeUnits } from '../util/order.js';
 
 export interface Finding {
   readonly severity: 'error' | 'warning';
@@ -113,7 +114,7 @@ export async function checkRepository(repo: Repository, opts: CheckOptions = {})
       report({ severity: 'error', object: `snapshots/${id}`, message: describeError(e) });
     }
   });
-  snapshots.sort((a, b) => a.snapshot.time.localeCompare(b.snapshot.time) || a.id.localeCompare(b.id));
+  snapshots.sort((a, b) => byCodeUnits(a.snapshot.time, b.snapshot.time) || byCodeUnits(a.id, b.id));
   const missingBlobs = new Set<BlobId>();
   const seenTrees = new Set<BlobId>();
   const loader = new TreeLoader(repo);
@@ -181,7 +182,7 @@ export async function checkRepository(repo: Repository, opts: CheckOptions = {})
       }
     }
     const affects = await affectedByObject(repo, snapshots, blamed);
-    for (const [object, d] of [...damage].sort(([a], [b]) => a.localeCompare(b))) {
+    for (const [object, d] of [...damage].sort(([a], [b]) => byCodeUnits(a, b))) {
       const a = affects.get(object);
       report({ severity: 'error', object, message: a ? d.message : `${d.message} (no snapshot needs it)`, ...(a ? { affects: a } : {}) });
     }

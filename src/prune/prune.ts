@@ -34,6 +34,7 @@ import { forEachLimited, type Repository } from '../repository/repository.js';
 import { markReferences } from './references.js';
 import { repack } from './repack.js';
 import { PruneWorkspace } from './workspace.js';
+import { byCodeUnits } from '../util/order.js';
 
 export interface PruneOptions {
   /** how long a plan must wait before its candidates are deleted: longer than any backup runs */
@@ -265,7 +266,7 @@ async function finishPlans(
   return {
     deleted: { plans: due.length, packs: freePacks.size, bytes, indexes: leaving.size + spent },
     keptNeeded: kept.size,
-    waiting: waiting.sort((a, b) => a.key.localeCompare(b.key)),
+    waiting: waiting.sort((a, b) => byCodeUnits(a.key, b.key)),
     rewritten,
   };
 }

@@ -10,6 +10,7 @@ import { listAll, type Storage } from '../storage/storage.js';
 import type { ObjectLockPolicy } from './config.js';
 import { parseKeyFile } from './keyfile.js';
 import { idOfKey, keyFileKey, KEYS_PREFIX } from './layout.js';
+import { byCodeUnits } from '../util/order.js';
 
 export interface KeyInfo {
   readonly id: KeyId;
@@ -31,7 +32,7 @@ export async function listKeys(storage: Storage): Promise<KeyInfo[]> {
     const mib = Math.round(f.kdf.memLimit / 1048576);
     out.push({ id: id as KeyId, label: f.label, created: f.created, host: f.host, username: f.username, kdf: `argon2id ops=${f.kdf.opsLimit} mem=${mib}MiB`, kind: f.kind ?? 'full' });
   }
-  return out.sort((a, b) => a.created.localeCompare(b.created));
+  return out.sort((a, b) => byCodeUnits(a.created, b.created));
 }
 
 export async function removeKey(storage: Storage, ref: string, inUse: KeyId, objectLock: ObjectLockPolicy | null): Promise<KeyId> {

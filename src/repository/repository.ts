@@ -28,6 +28,7 @@ import { decodePackHeader, headerLengthFromTrailer, PACK_TRAILER_BYTES, type Pac
 import { decodeSnapshot, encodeSnapshot, type Snapshot } from './snapshot.js';
 import { decodeTree, type Tree } from './tree.js';
 import type { ObjectCache } from './object-cache.js';
+import { byCodeUnits } from '../util/order.js';
 
 export interface OpenOptions {
   /** Where the blob index lives; an in-memory one if not given. */
@@ -652,7 +653,7 @@ export class Repository {
         if (!(e instanceof WriteOnlyError)) throw e;
       }
     });
-    return out.sort((a, b) => a.snapshot.time.localeCompare(b.snapshot.time) || a.id.localeCompare(b.id));
+    return out.sort((a, b) => byCodeUnits(a.snapshot.time, b.snapshot.time) || byCodeUnits(a.id, b.id));
   }
 
   /** Resolves "latest", a full id or a unique id prefix (at least 4 hex characters). */
@@ -699,7 +700,7 @@ export class Repository {
         if (!isStorageError(e, 'not-found')) throw e; // carried out meanwhile by another prune
       }
     }
-    return out.sort((a, b) => a.plan.created.localeCompare(b.plan.created) || a.id.localeCompare(b.id));
+    return out.sort((a, b) => byCodeUnits(a.plan.created, b.plan.created) || byCodeUnits(a.id, b.id));
   }
 
   // ---- keys ---------------------------------------------------------------------------

@@ -12,6 +12,7 @@
  * @module
  */
 import type { RetentionDecision, RetentionPlan, SnapshotRef } from './policy.js';
+import { byCodeUnits } from '../util/order.js';
 
 export interface GuardedRef extends SnapshotRef {
   readonly suspect: boolean;
@@ -24,7 +25,7 @@ export const CLEAN_REASON = 'clean before an unacknowledged anomaly';
 export const SUSPECT_REASON = 'suspect, not acknowledged';
 
 const groupKey = (s: SnapshotRef) => JSON.stringify([s.host, [...s.paths].sort()]);
-const byTime = (a: SnapshotRef, b: SnapshotRef) => a.time.localeCompare(b.time) || a.id.localeCompare(b.id);
+const byTime = (a: SnapshotRef, b: SnapshotRef) => byCodeUnits(a.time, b.time) || byCodeUnits(a.id, b.id);
 
 export interface GroupState<S extends GuardedRef> {
   readonly host: string;

@@ -22,6 +22,7 @@
  * Periods are calendar periods in UTC or in the machine's local time zone.
  * @module
  */
+import { byCodeUnits } from '../util/order.js';
 
 export interface RetentionPolicy {
   readonly keepLast?: number;
@@ -157,7 +158,7 @@ export function planRetention<S extends SnapshotRef>(snapshots: readonly S[], po
   const forget: RetentionDecision<S>[] = [];
   const floorProtected: RetentionDecision<S>[] = [];
   for (const group of groups.values()) {
-    group.sort((a, b) => b.time.localeCompare(a.time) || b.id.localeCompare(a.id));
+    group.sort((a, b) => byCodeUnits(b.time, a.time) || byCodeUnits(b.id, a.id));
     const newest = group.map((s) => new Date(s.time)).find((d) => !Number.isNaN(d.getTime()));
     const withinFrom = within && newest ? subtractDuration(newest, within).getTime() : undefined;
     const left = active.map((r) => r.count);

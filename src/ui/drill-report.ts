@@ -13,8 +13,9 @@ import { formatBytes, formatDuration, formatRate } from './format.js';
 /** Entries listed in the terminal summary; the report files list up to MAX_LISTED. */
 const TEXT_LIST = 20;
 
+/** A count with thousands separators (1,234,567), without ICU's number formatting (util/order.ts says why). */
 function num(n: number): string {
-  return n.toLocaleString('en-US');
+  return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 }
 
 function when(iso: string): string {
