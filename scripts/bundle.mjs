@@ -16,9 +16,13 @@
 // Packages (sodium-native, zstd-napi, better-sqlite3, the AWS SDK…) and node's own modules
 // stay imports, loaded from node_modules as before.
 import { build } from 'esbuild';
+import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const dist = fileURLToPath(new URL('../dist/', import.meta.url));
+// Chunk names carry a hash of their content: the previous build's chunks would stay beside
+// the new ones, unused.
+rmSync(`${dist}bundle`, { recursive: true, force: true });
 const common = {
   bundle: true,
   platform: 'node',

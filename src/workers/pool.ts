@@ -59,7 +59,7 @@ export function defaultPoolSize(): number {
 
 /**
  * Resolves the compiled worker script: the bundle `npm run build` makes of it
- * (scripts/bundle-workers.mjs: one file, which a thread loads in 50 ms against 70 for its
+ * (scripts/bundle.mjs: one file, which a thread loads in 50 ms against 70 for its
  * modules one by one), else the file tsc compiled. Under vitest the modules run from
  * src/*.ts, but a worker thread cannot load TypeScript on Node 20, so the compiled copy in
  * dist/ is used (the test command builds first).
