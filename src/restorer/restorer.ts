@@ -53,6 +53,8 @@ export interface RestoreOptions {
   readonly concurrency?: number;
   /** Tree reads in flight while planning (default 16). */
   readonly treeConcurrency?: number;
+  /** Files restored per batch (default RESTORE_BATCH_FILES; tests set a small one). */
+  readonly batchFiles?: number;
   readonly events?: RestoreEvents;
 }
 
@@ -97,6 +99,14 @@ const OPEN_LIMIT = 3;
 const VERIFY_CONCURRENCY = 4;
 /** Existing files and part files looked at once, before a restore starts. */
 const CHECK_CONCURRENCY = 16;
+/**
+ * Files restored together. The writer of each file, its blobs' index entries and the ranges
+ * to fetch are held for one batch at a time, not for the whole snapshot: a restore of 200,000
+ * small files held about 1.2 KB of them per file (716-754 MiB at the peak, restic 370). A
+ * pack whose blobs serve files of two batches is read once per batch; the files of a
+ * directory are backed up together, so few packs are.
+ */
+export const RESTORE_BATCH_FILES = 4096;
 
 export async function restoreTree(repo: Repository, rootTree: BlobId, opts: RestoreOptions): Promise<RestoreResult> {
   const started = Date.now();
@@ -125,39 +135,11 @@ export async function restorePlan(repo: Repository, plan: RestorePlan, opts: Res
     if ((await fs.mkdir(p, { recursive: true, mode: 0o700 })) !== undefined) fresh.add(p);
   }
 
-  const writers = new Map<PlannedFile, FileWriter>();
-  const present = new Map<PlannedFile, Set<number>>();
   let skipped = 0;
   let resumedBytes = 0;
-  await forEachLimited(plan.files, CHECK_CONCURRENCY, async (f) => {
-    const final = dest(f.snapshotPath);
-    const inFreshDir = fresh.has(path.dirname(final));
-    const w = new FileWriter(final, f.node, inFreshDir);
-    if (inFreshDir) {
-      writers.set(f, w);
-      return;
-    }
-    const existing = await alreadyRestored(final, f.node);
-    if (existing === true && !opts.overwrite) {
-      skipped++;
-      return;
-    }
-    if (existing !== undefined && !opts.overwrite) {
-      fail(f.snapshotPath, 'exists and differs (use --overwrite to replace it)');
-      return;
-    }
-    writers.set(f, w);
-    const pieces = (f.node.content ?? []).map((id) => repo.index.lookup(id));
-    if (pieces.length > 0 && pieces.every((b) => b !== undefined)) {
-      const have = await w.resume(pieces, (b) => repo.blobId(b));
-      if (have.size > 0) present.set(f, have);
-      resumedBytes += w.resumedBytes;
-    }
-  });
-  const planMs = Date.now() - started;
-
-  let filesDone = skipped;
+  let filesDone = 0;
   let bytesDone = 0;
+  let planMs = Date.now() - started;
   const progress = () =>
     opts.events?.progress?.({ filesDone, bytesDone, filesTotal: plan.files.length, bytesTotal: plan.totalBytes });
   const finish = async (f: PlannedFile, w: FileWriter) => {
@@ -169,39 +151,82 @@ export async function restorePlan(repo: Repository, plan: RestorePlan, opts: Res
       w.fail(describeError(e));
     }
   };
-
-  const { packs, unknown } = planPacks(repo, [...writers.keys()], (f) => present.get(f));
-  for (const [f, id] of unknown) writers.get(f)!.fail(`blob ${id.slice(0, 8)} is not in the repository index`, 'index');
-  for (const [f, w] of writers) if (w.complete) await finish(f, w); // empty files, and part files found complete
-
   const opening = new Semaphore(OPEN_LIMIT);
   const concurrency = opts.concurrency ?? repo.storage.capabilities.readsInFlight;
   const rangeMax = repo.storage.capabilities.readBytes;
   const buffers = new RangeBuffers(rangeMax, concurrency);
-  const ranges = packs.flatMap((pack) => (repo.storage.capabilities.rangeReads ? coalesce(pack.blobs, rangeMax) : [pack.blobs]).map((blobs) => ({ pack, blobs })));
-  const whole = wholeInOneRange(ranges);
-  const sink: RangeSink = {
-    writers,
-    whole: (f) => whole.has(f) && !writers.get(f)!.started,
-    written: async (f, w, bytes) => {
-      bytesDone += bytes;
-      if (w.complete) await finish(f, w);
-    },
-    restored: (w) => {
-      w.restoredWhole();
-      bytesDone += w.node.size ?? 0;
-      filesDone++;
-      progress();
-    },
-  };
-  await forEachLimited(ranges, concurrency, ({ pack, blobs }) => restoreRange(repo, pack, blobs, { opening, buffers }, sink));
+  /** ranges being fetched and written, all batches together */
+  const reading = new Semaphore(concurrency);
 
-  for (const [f, w] of writers) {
-    if (w.failed !== undefined) {
-      fail(f.snapshotPath, w.failed, w.failedObject);
-      if (!w.keepPart) await w.discard();
+  const restoreBatch = async (batch: readonly PlannedFile[]): Promise<void> => {
+    const planning = Date.now();
+    const writers = new Map<PlannedFile, FileWriter>();
+    const present = new Map<PlannedFile, Set<number>>();
+    await forEachLimited(batch, CHECK_CONCURRENCY, async (f) => {
+      const final = dest(f.snapshotPath);
+      const inFreshDir = fresh.has(path.dirname(final));
+      const w = new FileWriter(final, f.node, inFreshDir);
+      if (inFreshDir) {
+        writers.set(f, w);
+        return;
+      }
+      const existing = await alreadyRestored(final, f.node);
+      if (existing === true && !opts.overwrite) {
+        skipped++;
+        filesDone++;
+        return;
+      }
+      if (existing !== undefined && !opts.overwrite) {
+        fail(f.snapshotPath, 'exists and differs (use --overwrite to replace it)');
+        return;
+      }
+      writers.set(f, w);
+      const pieces = (f.node.content ?? []).map((id) => repo.index.lookup(id));
+      if (pieces.length > 0 && pieces.every((b) => b !== undefined)) {
+        const have = await w.resume(pieces, (b) => repo.blobId(b));
+        if (have.size > 0) present.set(f, have);
+        resumedBytes += w.resumedBytes;
+      }
+    });
+
+    const { packs, unknown } = planPacks(repo, [...writers.keys()], (f) => present.get(f));
+    planMs += Date.now() - planning;
+    for (const [f, id] of unknown) writers.get(f)!.fail(`blob ${id.slice(0, 8)} is not in the repository index`, 'index');
+    for (const [f, w] of writers) if (w.complete) await finish(f, w); // empty files, and part files found complete
+
+    const ranges = packs.flatMap((pack) => (repo.storage.capabilities.rangeReads ? coalesce(pack.blobs, rangeMax) : [pack.blobs]).map((blobs) => ({ pack, blobs })));
+    const whole = wholeInOneRange(ranges);
+    const sink: RangeSink = {
+      writers,
+      whole: (f) => whole.has(f) && !writers.get(f)!.started,
+      written: async (f, w, bytes) => {
+        bytesDone += bytes;
+        if (w.complete) await finish(f, w);
+      },
+      restored: (w) => {
+        w.restoredWhole();
+        bytesDone += w.node.size ?? 0;
+        filesDone++;
+        progress();
+      },
+    };
+    await forEachLimited(ranges, concurrency, ({ pack, blobs }) => reading.run(() => restoreRange(repo, pack, blobs, { opening, buffers }, sink)));
+
+    for (const [f, w] of writers) {
+      if (w.failed !== undefined) {
+        fail(f.snapshotPath, w.failed, w.failedObject);
+        if (!w.keepPart) await w.discard();
+      }
     }
-  }
+  };
+  const batchFiles = Math.max(1, opts.batchFiles ?? RESTORE_BATCH_FILES);
+  const batches: PlannedFile[][] = [];
+  for (let from = 0; from < plan.files.length; from += batchFiles) batches.push(plan.files.slice(from, from + batchFiles));
+  // Two batches at a time: the next one is planned, and its first ranges fetched, while the
+  // last ranges of the one before finish (one batch at a time left the reads idle at the end
+  // of each: 200,000 small files took 11.6 s instead of 10.4).
+  await forEachLimited(batches, 2, restoreBatch);
+
   for (const l of plan.symlinks) {
     await restoreSymlink(dest(l.snapshotPath), l.node, opts.overwrite ?? false).catch((e: unknown) =>
       fail(l.snapshotPath, describeError(e)),
