@@ -14,6 +14,7 @@ import { describe, expect, it } from 'vitest';
 import { backup } from '../../src/archiver/archiver.js';
 import { FastCdc, gearTable, isZeroChunk, type ChunkSizes } from '../../src/chunker/fastcdc.js';
 import { restoreTree } from '../../src/restorer/restorer.js';
+import { streamedCuts } from '../helpers/chunker.js';
 import { newLocalRepository } from '../helpers/local-repo.js';
 import { describeTree, diffTrees } from '../helpers/tree.js';
 
@@ -47,19 +48,6 @@ function referenceCuts(G: Int32Array, s: ChunkSizes, data: Uint8Array): number[]
     cuts.push(cut);
     start = cut;
   }
-}
-
-/** The cuts FastCdc finds when `data` arrives in pieces ending at `ends` (the last is data.length). */
-function streamedCuts(cdc: FastCdc, data: Uint8Array, ends: readonly number[]): number[] {
-  cdc.reset();
-  const cuts: number[] = [];
-  let from = 0;
-  for (const end of ends) {
-    const view = data.subarray(0, end);
-    for (let at = cdc.findCut(view, from); at >= 0; at = cdc.findCut(view, at)) cuts.push(at);
-    from = end;
-  }
-  return cuts;
 }
 
 /** Random bytes and zero runs, of lengths around every boundary the fast path has. */

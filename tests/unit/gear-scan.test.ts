@@ -12,6 +12,7 @@ import { FastCdc, gearTable } from '../../src/chunker/fastcdc.js';
 import { gearScanner, JsGearScanner } from '../../src/chunker/gear-scan.js';
 import { GEAR_SCAN_WASM } from '../../src/chunker/gear-scan-wasm.js';
 import { compileGearScan } from '../../scripts/build-gear-wasm.mjs';
+import { streamedCuts } from '../helpers/chunker.js';
 
 const MASKS = [0, -1, 1, (0xffffffff << 28) | 0, (0xffffffff << 20) | 0, (0xffffffff << 14) | 0, (0xffffffff << 4) | 0, 0x0f0f0000];
 
@@ -69,14 +70,9 @@ describe('the gear hash loop in WebAssembly', () => {
     const G = gearTable(randomBytes(32));
     const sizes = { minSize: 512 * 1024, avgSize: 1024 * 1024, maxSize: 8 * 1024 * 1024 };
     const data = randomBytes(24 * 1024 * 1024);
-    const cuts = (cdc: FastCdc) => {
-      const out: number[] = [];
-      for (let end = 1_000_003; ; end = Math.min(data.length, end + 1_000_003)) {
-        const view = data.subarray(0, end);
-        for (let at = cdc.findCut(view, out.at(-1) ?? 0); at >= 0; at = cdc.findCut(view, at)) out.push(at);
-        if (end === data.length) return out;
-      }
-    };
+    // reads of 1,000,003 bytes, as a file's would arrive
+    const ends = Array.from({ length: Math.ceil(data.length / 1_000_003) }, (_, i) => Math.min(data.length, (i + 1) * 1_000_003));
+    const cuts = (cdc: FastCdc) => streamedCuts(cdc, data, ends);
     const want = cuts(new FastCdc(G, sizes, new JsGearScanner(G)));
     expect(want.length).toBeGreaterThan(12);
     expect(cuts(new FastCdc(G, sizes))).toEqual(want);
