@@ -10,6 +10,7 @@
  */
 import { IntegrityError } from '../domain/errors.js';
 import { isHexId, type BlobId } from '../domain/ids.js';
+import { byCodeUnits } from '../util/order.js';
 
 export type NodeType = 'file' | 'dir' | 'symlink';
 
@@ -45,7 +46,7 @@ const SURROGATE = /[\uD800-\uDFFF]/;
  */
 export function compareNames(a: string, b: string): number {
   if (SURROGATE.test(a) || SURROGATE.test(b)) return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
-  return a < b ? -1 : a > b ? 1 : 0;
+  return byCodeUnits(a, b);
 }
 
 /**
