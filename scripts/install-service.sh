@@ -40,8 +40,9 @@ NODE="$(readlink -f "$NODE")"
 # thread too (set from inside, it reaches only the worker threads). The command line keeps
 # 1 MiB semi-spaces (restores and drills stay lean); the agent, which backs up the large trees,
 # gives its main thread 8 MiB: a backup of 200,000 small files took 15.9 s instead of 19.1 s,
-# for about 6 MiB more on a small restore (docs/benchmarks.md).
-NODE_FLAGS="--max-semi-space-size=1"
+# for about 6 MiB more on a small restore (docs/benchmarks.md). The command line also runs V8
+# with one background thread (bin/coffre.js says why); the agent keeps V8's default.
+NODE_FLAGS="--max-semi-space-size=1 --v8-pool-size=1"
 AGENT_NODE_FLAGS="--max-semi-space-size=8"
 write_unit() { sed -e "s|@NODE@|$NODE $AGENT_NODE_FLAGS|g" -e "s|@PREFIX@|$PREFIX|g" scripts/service/coffre.service.in > "$1"; }
 

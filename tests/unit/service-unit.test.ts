@@ -14,7 +14,7 @@ const root = path.resolve(import.meta.dirname, '../..');
 describe('node flags', () => {
   it('are on the launcher line, and the agent unit runs node with its own young generation', () => {
     const shebang = fs.readFileSync(path.join(root, 'bin/coffre.js'), 'utf8').split('\n')[0];
-    expect(shebang).toBe('#!/usr/bin/env -S node --max-semi-space-size=1');
+    expect(shebang).toBe('#!/usr/bin/env -S node --max-semi-space-size=1 --v8-pool-size=1');
     const unit = path.join(tempDir(), 'coffre.service');
     execFileSync(path.join(root, 'scripts/install-service.sh'), ['--unit-only', unit], { cwd: root });
     const exec = fs.readFileSync(unit, 'utf8').split('\n').find((l) => l.startsWith('ExecStart='));
