@@ -10,7 +10,8 @@
 # Environment knobs (defaults in brackets):
 #   BENCH_DIR [<repo>/.bench]   where the data, repositories and results go (git-ignored)
 #   MEM_CASES [sparse tree]     which cases to run
-#   MEM_SPARSE_GIB [5]          size of the sparse file
+#   MEM_SPARSE_GIB [5]          size of the sparse file; several sizes ("1 5 20") show that the
+#                               peak does not grow with the file
 #   MEM_FILES [200000]          files in the tree (500 per directory, 80-400 bytes each, all different)
 #   MEM_TARGET_MIB              fixed RSS target for coffre; when unset the target is
 #                               MEM_TARGET_RATIO x restic's peak in the same case
@@ -29,11 +30,11 @@ log() { printf '[bench-memory %s] %s\n' "$(date +%T)" "$*" >&2; }
 BENCH_DIR=${BENCH_DIR:-$ROOT/.bench}
 read -r -a CASES <<<"${MEM_CASES:-sparse tree}"
 read -r -a TOOLS <<<"${MEM_TOOLS:-restic coffre}"
-MEM_SPARSE_GIB=${MEM_SPARSE_GIB:-5}
+read -r -a SPARSE_SIZES <<<"${MEM_SPARSE_GIB:-5}"
 MEM_FILES=${MEM_FILES:-200000}
 MEM_TARGET_RATIO=${MEM_TARGET_RATIO:-1.2}
 MEM_UNCHANGED=${MEM_UNCHANGED:-1}
-[[ "$MEM_SPARSE_GIB" =~ ^[1-9][0-9]*$ ]] || die "MEM_SPARSE_GIB must be a positive integer"
+for g in "${SPARSE_SIZES[@]}"; do [[ "$g" =~ ^[1-9][0-9]*$ ]] || die "MEM_SPARSE_GIB must be positive integers"; done
 [[ "$MEM_FILES" =~ ^[1-9][0-9]*$ ]] || die "MEM_FILES must be a positive integer"
 [[ -x /usr/bin/time ]] || die "GNU /usr/bin/time is required (apt-get install -y time)"
 for t in "${TOOLS[@]}"; do
@@ -50,11 +51,35 @@ COFFRE=("$ROOT/bin/coffre.js") # through its #! line, with the flags the install
 mkdir -p "$BENCH_DIR/tmp"
 mapfile -t KDF < <("$ROOT/scripts/bench/kdf-flags.sh" "$BENCH_DIR/tmp" "${COFFRE[@]}")
 
+# The floor: node, sodium-native and one Argon2id run at coffre's key-derivation cost here,
+# under the launcher's node flags (scripts/bench/kdf-floor.cjs). Every coffre command opens a
+# key file first, so no coffre command can peak below it.
+kdf_cost() {
+  local mib="" passes="" i
+  for ((i = 0; i < ${#KDF[@]}; i++)); do
+    case "${KDF[i]}" in
+      --kdf-memory) mib=${KDF[i + 1]} ;;
+      --kdf-passes) passes=${KDF[i + 1]} ;;
+      --kdf) case "${KDF[i + 1]}" in interactive) mib=64 passes=2 ;; moderate) mib=256 passes=3 ;; sensitive) mib=1024 passes=4 ;; esac ;;
+    esac
+  done
+  [[ -n "$mib" && -n "$passes" ]] && echo "$mib $passes"
+}
+FLOOR=–
+FLOOR_NOTE="no floor measured (unknown key-derivation cost)"
+if read -r kdf_mib kdf_passes < <(kdf_cost); then
+  read -r -a LAUNCHER_FLAGS < <(head -1 "$ROOT/bin/coffre.js" | sed -n 's/^#!.* node //p')
+  if /usr/bin/time -f %M -o "$BENCH_DIR/tmp/floor.time" node "${LAUNCHER_FLAGS[@]}" "$ROOT/scripts/bench/kdf-floor.cjs" "$kdf_mib" "$kdf_passes"; then
+    FLOOR=$(awk '{ printf "%.0f", $1 / 1024 }' "$BENCH_DIR/tmp/floor.time")
+    FLOOR_NOTE="Floor: node (${LAUNCHER_FLAGS[*]}), sodium-native and one Argon2id run at coffre's cost here ($kdf_mib MiB, $kdf_passes passes, matched to restic's scrypt) peak at **$FLOOR MiB**: no coffre command can peak lower, since each opens a key file first."
+  fi
+fi
+
 # ---------------------------------------------------------------- data
-make_sparse() {
-  local dir="$BENCH_DIR/mem-sparse"
+make_sparse() { # GIB
+  local dir="$BENCH_DIR/mem-sparse-$1g"
   mkdir -p "$dir"
-  local want=$((MEM_SPARSE_GIB * 1024 * 1024 * 1024))
+  local want=$(($1 * 1024 * 1024 * 1024))
   if [[ ! -f "$dir/sparse.bin" || $(stat -c %s "$dir/sparse.bin") != "$want" ]]; then
     rm -f "$dir/sparse.bin"
     truncate -s "$want" "$dir/sparse.bin"
@@ -118,13 +143,20 @@ status=0
   echo "Peak RSS (GNU time, max resident set) of a first backup, and of an unchanged re-backup, on a fresh repository."
   echo "Load average at start: $(cut -d' ' -f1-3 /proc/loadavg). coffre at $(git -C "$ROOT" rev-parse --short HEAD)."
   echo
+  echo "$FLOOR_NOTE"
+  echo
   echo "| case | tool | backup wall s | backup peak RSS MiB | unchanged wall s | unchanged peak RSS MiB | target MiB | verdict |"
   echo "|---|---|---|---|---|---|---|---|"
 } >"$REPORT"
 
+# one case per sparse size
+RUNS=()
 for c in "${CASES[@]}"; do
+  if [[ "$c" == sparse ]]; then for g in "${SPARSE_SIZES[@]}"; do RUNS+=("sparse:$g"); done; else RUNS+=("$c"); fi
+done
+for c in "${RUNS[@]}"; do
   case "$c" in
-    sparse) data=$(make_sparse); label="one ${MEM_SPARSE_GIB} GiB sparse file" ;;
+    sparse:*) data=$(make_sparse "${c#sparse:}"); label="one ${c#sparse:} GiB sparse file" ;;
     tree) data=$(make_tree); label="$MEM_FILES small files" ;;
     *) die "unknown case '$c' (use sparse, tree)" ;;
   esac
@@ -149,7 +181,9 @@ for c in "${CASES[@]}"; do
     target=–
     verdict=–
     if [[ "$t" == restic ]]; then
+      # restic's peak over both runs, as coffre's is below
       restic_rss=$rss
+      [[ "$urss" =~ ^[0-9]+$ && "$rss" =~ ^[0-9]+$ && "$urss" -gt "$rss" ]] && restic_rss=$urss
     else
       if [[ -n "${MEM_TARGET_MIB:-}" ]]; then
         target=$MEM_TARGET_MIB
@@ -163,6 +197,7 @@ for c in "${CASES[@]}"; do
         status=1
       elif [[ "$target" != – ]]; then
         if ((peak <= target)); then verdict="under"; else verdict="**OVER**"; status=1; fi
+        if [[ "$FLOOR" != – ]] && ((target < FLOOR)); then verdict="$verdict (target below the floor, $FLOOR MiB)"; fi
       fi
     fi
     echo "| $label | $t | $wall | $rss | $uwall | $urss | $target | $verdict |" >>"$REPORT"
