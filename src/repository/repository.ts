@@ -89,6 +89,11 @@ export class Repository {
   /** Whether any write-only session exists; until then every pack is sealed with the data key. */
   private hasSessions = false;
   /**
+   * `open` has just listed `sessions/`: the first `loadIndex`, which follows it at once in every
+   * command, need not list it again. Later ones (a long-running agent's next run) do.
+   */
+  private sessionsJustListed = false;
+  /**
    * Write-only, while a prune plan it cannot read is pending: deduplicate against nothing
    * but what the current backup stored (see loadHidden).
    */
@@ -145,7 +150,10 @@ export class Repository {
     const local = opts.local?.(config);
     const index = local?.index ?? opts.index ?? new MemoryBlobIndex();
     const repo = new Repository(storage, config, keys, keyId, new LayeredBlobIndex(index), opts.workers, local?.cache ?? opts.cache);
-    if (!repo.writeOnly) await repo.lookForSessions();
+    if (!repo.writeOnly) {
+      await repo.lookForSessions();
+      repo.sessionsJustListed = true;
+    }
     return repo;
   }
 
@@ -356,7 +364,8 @@ export class Repository {
         }
         onProgress?.(read.size + damaged.length, present.size);
       });
-    if (!this.writeOnly) await this.lookForSessions();
+    if (!this.writeOnly && !this.sessionsJustListed) await this.lookForSessions();
+    this.sessionsJustListed = false;
     await fetchAll([...present].filter((id) => !merged.has(id) && !this.unreadableIndexes.has(id)));
     const superseded = new Set<IndexId>();
     for (const c of read.values()) for (const s of c.supersedes) superseded.add(s);
