@@ -4,8 +4,8 @@
  * by pack lets the restorer fetch every pack once, whatever the number of files sharing it.
  *
  * Trees are read several at a time (a TreeLoader): on S3 a sequential walk costs one round
- * trip per directory. The result is still in depth-first order, whatever order the reads
- * complete in.
+ * trip per directory. Items still come in depth-first order, whatever order the reads
+ * complete in, one at a time (`walkItems`) or all at once (`planItems`).
  * @module
  */
 import * as path from 'node:path';
@@ -14,7 +14,7 @@ import type { BlobId, PackId } from '../domain/ids.js';
 import type { IndexedBlob } from '../repository/blob-index.js';
 import type { Repository } from '../repository/repository.js';
 import { TreeLoader } from '../repository/tree-loader.js';
-import type { TreeNode } from '../repository/tree.js';
+import type { Tree, TreeNode } from '../repository/tree.js';
 
 export interface PlannedItem {
   /** path inside the snapshot, absolute ("/srv/data/a.txt") */
@@ -49,58 +49,130 @@ export interface PlanOptions {
   readonly concurrency?: number;
 }
 
-type Segment = PlannedItem | Promise<Segment[]>;
+/**
+ * Subdirectory trees read ahead, per directory being walked: enough to hide S3's latency
+ * (they are read several at once), while the walk holds a few trees per level, not the
+ * snapshot's.
+ */
+const READ_AHEAD = 16;
+
+/** Which paths a walk takes: everything, or the include paths, with their ancestors. */
+class Selection {
+  readonly wanted: ReadonlySet<string>;
+  readonly everything: boolean;
+  /** ancestors of include paths: walked, restored as directories, not taken whole */
+  readonly onTheWay = new Set<string>();
+  readonly found = new Set<string>();
+
+  constructor(includes: readonly string[]) {
+    this.wanted = new Set(includes.map((p) => path.posix.resolve('/', p)));
+    this.everything = this.wanted.size === 0 || this.wanted.has('/');
+    for (const w of this.wanted) for (let p = path.posix.dirname(w); p !== '/'; p = path.posix.dirname(p)) this.onTheWay.add(p);
+  }
+
+  throwIfMissing(): void {
+    const missing = [...this.wanted].filter((w) => w !== '/' && !this.found.has(w));
+    if (missing.length) throw new UsageError(`not in the snapshot: ${missing.join(', ')}`);
+  }
+}
+
+const pathIn = (dir: string, name: string): string => (dir === '/' ? `/${name}` : `${dir}/${name}`);
 
 /**
- * Walks the snapshot from its root tree. An include path selects that item and everything
- * below it; its ancestors are restored as directories too. Unknown includes are an error.
+ * The snapshot's items in depth-first order, each directory before what it holds, from its
+ * root tree, in runs: the items of a directory up to the next subdirectory walked (one async
+ * step per item made a restore of 2,000 files 2-4 % slower, the walk being on its critical path). An include path selects that item and everything below it; its
+ * ancestors come as directories too. Unknown includes are an error, thrown once the walk is
+ * done (`checkIncludes` finds them first, reading only the trees on their way).
+ *
+ * Only the trees being walked and those read ahead are held, so that a caller that handles
+ * items as they come (a restore) holds memory for a few directories, not for the snapshot.
+ */
+export async function* walkItems(repo: Repository, rootTree: BlobId, includes: readonly string[], opts: PlanOptions = {}): AsyncGenerator<readonly PlannedItem[]> {
+  const loader = new TreeLoader(repo, opts.concurrency);
+  const selection = new Selection(includes);
+  yield* walkTree(loader, selection, loader.read(rootTree), '/', selection.everything);
+  selection.throwIfMissing();
+}
+
+async function* walkTree(loader: TreeLoader, sel: Selection, tree: Promise<Tree>, dir: string, under: boolean): AsyncGenerator<readonly PlannedItem[]> {
+  const { nodes } = await tree;
+  // the subdirectories this walk goes into, in order; their trees are read READ_AHEAD ahead
+  const below: number[] = [];
+  nodes.forEach((node, i) => {
+    if (node.type !== 'dir' || !node.subtree) return;
+    const p = pathIn(dir, node.name);
+    if (under || sel.wanted.has(p) || sel.onTheWay.has(p)) below.push(i);
+  });
+  const reads = new Map<number, Promise<Tree>>();
+  let next = 0;
+  const readAhead = (): void => {
+    while (next < below.length && reads.size < READ_AHEAD) {
+      const i = below[next++]!;
+      const read = loader.read(nodes[i]!.subtree!);
+      read.catch(() => undefined); // awaited in order below; never an unhandled rejection meanwhile
+      reads.set(i, read);
+    }
+  };
+  readAhead();
+  let run: PlannedItem[] = [];
+  for (const [i, node] of nodes.entries()) {
+    const p = pathIn(dir, node.name);
+    if (sel.wanted.has(p)) sel.found.add(p);
+    const take = under || sel.wanted.has(p);
+    if (node.type === 'dir') {
+      if (!take && !sel.onTheWay.has(p)) continue;
+      run.push({ snapshotPath: p, node });
+      const read = reads.get(i);
+      if (read) {
+        reads.delete(i);
+        readAhead();
+        yield run;
+        run = [];
+        yield* walkTree(loader, sel, read, p, take);
+      }
+    } else if (take) {
+      run.push({ snapshotPath: p, node });
+    }
+  }
+  if (run.length > 0) yield run;
+}
+
+/**
+ * Throws the error `walkItems` would end with for include paths the snapshot does not have,
+ * reading only the trees on their way: a restore checks them before it writes anything.
+ */
+export async function checkIncludes(repo: Repository, rootTree: BlobId, includes: readonly string[]): Promise<void> {
+  const sel = new Selection(includes);
+  if (sel.everything) return;
+  const loader = new TreeLoader(repo);
+  const visit = async (treeId: BlobId, dir: string): Promise<void> => {
+    const { nodes } = await loader.read(treeId);
+    await Promise.all(
+      nodes.map(async (node) => {
+        const p = pathIn(dir, node.name);
+        if (sel.wanted.has(p)) sel.found.add(p);
+        if (node.type === 'dir' && node.subtree && sel.onTheWay.has(p)) await visit(node.subtree, p);
+      }),
+    );
+  };
+  await visit(rootTree, '/');
+  sel.throwIfMissing();
+}
+
+/**
+ * The whole walk as a plan, for callers that need every item before they start (a drill
+ * samples files from it, tar and dump look items up).
  */
 export async function planItems(repo: Repository, rootTree: BlobId, includes: readonly string[], opts: PlanOptions = {}): Promise<RestorePlan> {
-  const loader = new TreeLoader(repo, opts.concurrency);
-  const wanted = new Set(includes.map((p) => path.posix.resolve('/', p)));
-  const everything = wanted.size === 0 || wanted.has('/');
-  const onTheWay = new Set<string>();
-  for (const w of wanted) for (let p = path.posix.dirname(w); p !== '/'; p = path.posix.dirname(p)) onTheWay.add(p);
-  const found = new Set<string>();
-
-  const walk = async (treeId: BlobId, dir: string, under: boolean): Promise<Segment[]> => {
-    const tree = await loader.read(treeId);
-    const out: Segment[] = [];
-    for (const node of tree.nodes) {
-      const p = dir === '/' ? `/${node.name}` : `${dir}/${node.name}`;
-      if (wanted.has(p)) found.add(p);
-      const take = under || wanted.has(p);
-      if (node.type === 'dir') {
-        if (!take && !onTheWay.has(p)) continue;
-        out.push({ snapshotPath: p, node });
-        if (node.subtree) {
-          const sub = walk(node.subtree, p, take);
-          sub.catch(() => undefined); // awaited in order below; never an unhandled rejection meanwhile
-          out.push(sub);
-        }
-      } else if (take) {
-        out.push({ snapshotPath: p, node });
-      }
+  const plan = { dirs: [] as PlannedItem[], files: [] as PlannedFile[], symlinks: [] as PlannedItem[], order: [] as PlannedItem[] };
+  for await (const run of walkItems(repo, rootTree, includes, opts)) {
+    for (const item of run) {
+      plan.order.push(item);
+      if (item.node.type === 'dir') plan.dirs.push(item);
+      else if (item.node.type === 'file') plan.files.push(item);
+      else plan.symlinks.push(item);
     }
-    return out;
-  };
-
-  const order: PlannedItem[] = [];
-  const flatten = async (segments: Segment[]): Promise<void> => {
-    for (const s of segments) {
-      if (s instanceof Promise) await flatten(await s);
-      else order.push(s);
-    }
-  };
-  await flatten(await walk(rootTree, '/', everything));
-
-  const missing = [...wanted].filter((w) => w !== '/' && !found.has(w));
-  if (missing.length) throw new UsageError(`not in the snapshot: ${missing.join(', ')}`);
-  const plan = { dirs: [] as PlannedItem[], files: [] as PlannedFile[], symlinks: [] as PlannedItem[], order };
-  for (const item of order) {
-    if (item.node.type === 'dir') plan.dirs.push(item);
-    else if (item.node.type === 'file') plan.files.push(item);
-    else plan.symlinks.push(item);
   }
   return { ...plan, totalBytes: plan.files.reduce((n, f) => n + (f.node.size ?? 0), 0) };
 }

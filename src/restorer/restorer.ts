@@ -34,7 +34,7 @@ import { Semaphore } from '../util/semaphore.js';
 import type { TreeNode } from '../repository/tree.js';
 import type { PartWrite, WholeFile } from '../workers/codec.js';
 import { alreadyRestored, applyMetadata, createSymlink, FileWriter } from './file-writer.js';
-import { planItems, planPacks, type PackPlan, type PlannedFile, type RestorePlan } from './plan.js';
+import { checkIncludes, planPacks, walkItems, type PackPlan, type PlannedFile, type PlannedItem, type RestorePlan } from './plan.js';
 import { RangeBuffers } from '../util/range-buffers.js';
 import { verifyFile } from './verify.js';
 
@@ -108,40 +108,74 @@ const CHECK_CONCURRENCY = 16;
  */
 export const RESTORE_BATCH_FILES = 4096;
 
+/**
+ * What a restore takes its items from: a snapshot walked as it is restored (`restoreTree`),
+ * or a plan made before (`restorePlan`).
+ */
+interface ItemSource {
+  /** every item, each directory before what it holds, in runs (see walkItems) */
+  items(): AsyncIterable<readonly PlannedItem[]> | Iterable<readonly PlannedItem[]>;
+  /** the files again, for --verify */
+  files(): AsyncIterable<PlannedFile> | Iterable<PlannedFile>;
+  /** the totals progress reports, when known before the walk (else: what the walk has seen so far) */
+  readonly totals?: { readonly files: number; readonly bytes: number };
+}
+
+/**
+ * Restores a snapshot (or its `include` paths), walking its trees as it goes: the items are
+ * restored a batch at a time as the walk finds them, and only the directories (for their
+ * metadata, applied last) and symlinks are kept until the end. A plan of the whole snapshot
+ * held about 500 bytes per file (200,000 files: 100 MB live on the main thread, and a heap
+ * that V8 let grow to 260 MB between collections). --verify walks the trees a second time.
+ */
 export async function restoreTree(repo: Repository, rootTree: BlobId, opts: RestoreOptions): Promise<RestoreResult> {
   const started = Date.now();
   repo.codec.warmUp(); // the threads load their modules while the snapshot's trees are read
-  const plan = await planItems(repo, rootTree, opts.include ?? [], { concurrency: opts.treeConcurrency });
-  const result = await restorePlan(repo, plan, opts);
-  return { ...result, planMs: result.planMs + (Date.now() - started - result.durationMs), durationMs: Date.now() - started };
+  const includes = opts.include ?? [];
+  await checkIncludes(repo, rootTree, includes); // an unknown path fails before anything is written
+  const walk = () => walkItems(repo, rootTree, includes, { concurrency: opts.treeConcurrency });
+  return restoreItems(repo, { items: walk, files: () => filesOf(walk()) }, opts, started);
 }
 
-/** Restores what a plan selected (all of a snapshot, some paths, or a drill's sample). */
-export async function restorePlan(repo: Repository, plan: RestorePlan, opts: RestoreOptions): Promise<RestoreResult> {
-  const started = Date.now();
+/** Restores what a plan selected (some paths, or a drill's sample). */
+export function restorePlan(repo: Repository, plan: RestorePlan, opts: RestoreOptions): Promise<RestoreResult> {
+  return restoreItems(repo, { items: () => [plan.order], files: () => plan.files, totals: { files: plan.files.length, bytes: plan.totalBytes } }, opts);
+}
+
+async function* filesOf(runs: AsyncIterable<readonly PlannedItem[]>): AsyncGenerator<PlannedFile> {
+  for await (const run of runs) for (const item of run) if (item.node.type === 'file') yield item;
+}
+
+async function restoreItems(repo: Repository, source: ItemSource, opts: RestoreOptions, started = Date.now()): Promise<RestoreResult> {
   const target = path.resolve(opts.target);
   const failures: RestoreFailure[] = [];
+  /** files among the failures: a restore's file count leaves them out */
+  const failedFiles = new Set<string>();
   const fail = (p: string, reason: string, object?: string) => {
     failures.push(object === undefined ? { path: p, reason } : { path: p, reason, object });
     opts.events?.itemFailed?.(p, reason);
+  };
+  const failFile = (p: string, reason: string, object?: string) => {
+    failedFiles.add(p);
+    fail(p, reason, object);
   };
   const dest = (snapshotPath: string) => path.join(target, snapshotPath);
 
   // Directories this restore creates hold nothing yet: their files need no existence checks.
   const fresh = new Set<string>();
   if ((await fs.mkdir(target, { recursive: true })) !== undefined) fresh.add(target);
-  for (const d of plan.dirs) {
-    const p = dest(d.snapshotPath);
-    if ((await fs.mkdir(p, { recursive: true, mode: 0o700 })) !== undefined) fresh.add(p);
-  }
+  const dirs: PlannedItem[] = [];
+  const symlinks: PlannedItem[] = [];
 
+  let filesSeen = 0;
+  let bytesSeen = 0;
   let skipped = 0;
   let resumedBytes = 0;
   let filesDone = 0;
   let bytesDone = 0;
-  let planMs = Date.now() - started;
+  let planMs: number | undefined;
   const progress = () =>
-    opts.events?.progress?.({ filesDone, bytesDone, filesTotal: plan.files.length, bytesTotal: plan.totalBytes });
+    opts.events?.progress?.({ filesDone, bytesDone, filesTotal: source.totals?.files ?? filesSeen, bytesTotal: source.totals?.bytes ?? bytesSeen });
   const finish = async (f: PlannedFile, w: FileWriter) => {
     try {
       await w.finish();
@@ -159,7 +193,6 @@ export async function restorePlan(repo: Repository, plan: RestorePlan, opts: Res
   const reading = new Semaphore(concurrency);
 
   const restoreBatch = async ({ files: batch, first }: { files: readonly PlannedFile[]; first: boolean }): Promise<void> => {
-    const planning = Date.now();
     const writers = new Map<PlannedFile, FileWriter>();
     const present = new Map<PlannedFile, Set<number>>();
     await forEachLimited(batch, CHECK_CONCURRENCY, async (f) => {
@@ -177,7 +210,7 @@ export async function restorePlan(repo: Repository, plan: RestorePlan, opts: Res
         return;
       }
       if (existing !== undefined && !opts.overwrite) {
-        fail(f.snapshotPath, 'exists and differs (use --overwrite to replace it)');
+        failFile(f.snapshotPath, 'exists and differs (use --overwrite to replace it)');
         return;
       }
       writers.set(f, w);
@@ -190,9 +223,9 @@ export async function restorePlan(repo: Repository, plan: RestorePlan, opts: Res
     });
 
     const { packs, unknown } = planPacks(repo, [...writers.keys()], (f) => present.get(f));
-    // Planning the first batch is the restore's planning; the later batches are planned while
-    // ranges are being restored, and count as restoring (a drill reports its rate from it).
-    if (first) planMs += Date.now() - planning;
+    // Until the first batch is planned the restore is planning; the later batches are planned
+    // while ranges are being restored, and count as restoring (a drill reports its rate from it).
+    if (first) planMs = Date.now() - started;
     for (const [f, id] of unknown) writers.get(f)!.fail(`blob ${id.slice(0, 8)} is not in the repository index`, 'index');
     for (const [f, w] of writers) if (w.complete) await finish(f, w); // empty files, and part files found complete
 
@@ -216,27 +249,54 @@ export async function restorePlan(repo: Repository, plan: RestorePlan, opts: Res
 
     for (const [f, w] of writers) {
       if (w.failed !== undefined) {
-        fail(f.snapshotPath, w.failed, w.failedObject);
+        failFile(f.snapshotPath, w.failed, w.failedObject);
         if (!w.keepPart) await w.discard();
       }
     }
   };
+
+  // The walk creates the directories as it finds them (each comes before what it holds) and
+  // hands the files over a batch at a time.
   const batchFiles = Math.max(1, opts.batchFiles ?? RESTORE_BATCH_FILES);
-  const batches: { files: PlannedFile[]; first: boolean }[] = [];
-  for (let from = 0; from < plan.files.length; from += batchFiles) batches.push({ files: plan.files.slice(from, from + batchFiles), first: from === 0 });
+  async function* batches(): AsyncGenerator<{ files: PlannedFile[]; first: boolean }> {
+    let files: PlannedFile[] = [];
+    let first = true;
+    for await (const run of source.items()) {
+      for (const item of run) {
+        if (item.node.type === 'dir') {
+          dirs.push(item);
+          const p = dest(item.snapshotPath);
+          if ((await fs.mkdir(p, { recursive: true, mode: 0o700 })) !== undefined) fresh.add(p);
+        } else if (item.node.type === 'file') {
+          filesSeen++;
+          bytesSeen += item.node.size ?? 0;
+          files.push(item);
+          if (files.length >= batchFiles) {
+            yield { files, first };
+            files = [];
+            first = false;
+          }
+        } else {
+          symlinks.push(item);
+        }
+      }
+    }
+    if (files.length > 0) yield { files, first };
+  }
   // Two batches at a time: the next one is planned, and its first ranges fetched, while the
   // last ranges of the one before finish (one batch at a time left the reads idle at the end
   // of each: 200,000 small files took 11.6 s instead of 10.4).
-  await forEachLimited(batches, 2, restoreBatch);
+  await forEachStreamed(batches(), 2, restoreBatch);
+  planMs ??= Date.now() - started; // no file to restore
 
-  for (const l of plan.symlinks) {
+  for (const l of symlinks) {
     await restoreSymlink(dest(l.snapshotPath), l.node, opts.overwrite ?? false).catch((e: unknown) =>
       fail(l.snapshotPath, describeError(e)),
     );
   }
   // Directories last, deepest first: creating entries changes a directory's mtime, and a
   // read-only mode would have stopped us creating them.
-  for (const d of [...plan.dirs].sort((a, b) => b.snapshotPath.length - a.snapshotPath.length)) {
+  for (const d of [...dirs].sort((a, b) => b.snapshotPath.length - a.snapshotPath.length)) {
     await applyMetadata(dest(d.snapshotPath), d.node).catch((e: unknown) => fail(d.snapshotPath, describeError(e)));
   }
 
@@ -245,11 +305,11 @@ export async function restorePlan(repo: Repository, plan: RestorePlan, opts: Res
   let verifiedFiles = 0;
   let verifiedBytes = 0;
   if (opts.verify) {
-    const failed = new Set(failures.map((f) => f.path));
-    await forEachLimited(plan.files, VERIFY_CONCURRENCY, async (f) => {
-      if (failed.has(f.snapshotPath)) return;
+    const failedBeforeVerifying = new Set(failedFiles);
+    await forEachStreamed(source.files(), VERIFY_CONCURRENCY, async (f) => {
+      if (failedBeforeVerifying.has(f.snapshotPath)) return;
       const problem = await verifyFile(repo, dest(f.snapshotPath), f.node);
-      if (problem) fail(f.snapshotPath, `verify: ${problem}`);
+      if (problem) failFile(f.snapshotPath, `verify: ${problem}`);
       else {
         verifiedFiles++;
         verifiedBytes += f.node.size ?? 0;
@@ -257,12 +317,11 @@ export async function restorePlan(repo: Repository, plan: RestorePlan, opts: Res
     });
   }
 
-  const failedPaths = new Set(failures.map((f) => f.path));
   const done = Date.now();
   return {
-    files: plan.files.filter((f) => !failedPaths.has(f.snapshotPath)).length,
-    dirs: plan.dirs.length,
-    symlinks: plan.symlinks.length,
+    files: filesSeen - failedFiles.size,
+    dirs: dirs.length,
+    symlinks: symlinks.length,
     bytes: bytesDone,
     skipped,
     resumedBytes,
@@ -274,6 +333,33 @@ export async function restorePlan(repo: Repository, plan: RestorePlan, opts: Res
     verifyMs: done - restored,
     durationMs: done - started,
   };
+}
+
+/**
+ * `fn` on each item as the iterable yields it, at most `limit` at once; the next item is taken
+ * once one is running, so that a generator walking ahead holds one item more than run. The
+ * first failure stops taking items and is thrown once the running ones are done.
+ */
+async function forEachStreamed<T>(items: AsyncIterable<T> | Iterable<T>, limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  const slots = new Semaphore(limit);
+  const running = new Set<Promise<void>>();
+  let failure: { error: unknown } | undefined;
+  for await (const item of items) {
+    await slots.acquire();
+    if (failure) {
+      slots.release();
+      break;
+    }
+    const run: Promise<void> = fn(item)
+      .catch((error: unknown) => void (failure ??= { error }))
+      .finally(() => {
+        slots.release();
+        running.delete(run);
+      });
+    running.add(run);
+  }
+  await Promise.all(running);
+  if (failure) throw failure.error;
 }
 
 /** Where a range's blobs go, and what to do as they arrive. */
