@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import type { Writable } from 'node:stream';
 import { IncompleteError, UsageError } from '../domain/errors.js';
 import type { Repository } from '../repository/repository.js';
-import { planItems } from '../restorer/plan.js';
+import { findIncludes, walkItems } from '../restorer/plan.js';
 import { restoreTree, type RestoreOptions, type RestoreResult } from '../restorer/restorer.js';
 import type { TarOptions, TarResult } from '../restorer/tar.js';
 
@@ -37,9 +37,10 @@ export interface TarRequest extends TarOptions {
 export async function runRestoreTar(repo: Repository, req: TarRequest): Promise<TarResult & { snapshotId: string }> {
   repo.requireFullKey('snapshots to restore');
   const { id, snapshot } = await repo.findSnapshot(req.snapshot);
-  const plan = await planItems(repo, snapshot.tree, req.include ?? []);
+  const include = req.include ?? [];
+  await findIncludes(repo, snapshot.tree, include); // an unknown path fails before the archive starts
   const { writeTar } = await streaming();
-  const result = await writeTar(repo, plan, req.out, req);
+  const result = await writeTar(repo, walkItems(repo, snapshot.tree, include), req.out, req);
   return { ...result, snapshotId: id };
 }
 
@@ -57,13 +58,12 @@ export async function runDump(repo: Repository, req: DumpRequest): Promise<{ sna
   repo.requireFullKey('snapshots to restore');
   const { id, snapshot } = await repo.findSnapshot(req.snapshot);
   const want = path.posix.resolve('/', req.path);
-  const plan = await planItems(repo, snapshot.tree, [want]);
-  const item = plan.order.find((i) => i.snapshotPath === want);
+  const item = want === '/' ? undefined : (await findIncludes(repo, snapshot.tree, [want])).get(want);
   if (!item) throw new UsageError(`${want} is not in snapshot ${id.slice(0, 8)}`);
   if (item.node.type === 'symlink') throw new UsageError(`${want} is a symbolic link (to ${JSON.stringify(item.node.target ?? '')}): nothing to dump`);
   const { writeTar, writeFileContent } = await streaming();
   if (item.node.type === 'dir') {
-    const r = await writeTar(repo, plan, req.out, { end: req.end });
+    const r = await writeTar(repo, walkItems(repo, snapshot.tree, [want]), req.out, { end: req.end });
     if (r.failures.length) throw new IncompleteError(`${r.failures.length} file(s) left out of the archive`, r.failures.map((f) => `${f.path}: ${f.reason}`));
     return { snapshotId: id, type: 'dir', bytes: r.archiveBytes };
   }

@@ -83,7 +83,7 @@ const pathIn = (dir: string, name: string): string => (dir === '/' ? `/${name}` 
  * root tree, in runs: the items of a directory up to the next subdirectory walked (one async
  * step per item made a restore of 2,000 files 2-4 % slower, the walk being on its critical path). An include path selects that item and everything below it; its
  * ancestors come as directories too. Unknown includes are an error, thrown once the walk is
- * done (`checkIncludes` finds them first, reading only the trees on their way).
+ * done (`findIncludes` finds them first, reading only the trees on their way).
  *
  * Only the trees being walked and those read ahead are held, so that a caller that handles
  * items as they come (a restore) holds memory for a few directories, not for the snapshot.
@@ -139,30 +139,36 @@ async function* walkTree(loader: TreeLoader, sel: Selection, tree: Promise<Tree>
 }
 
 /**
- * Throws the error `walkItems` would end with for include paths the snapshot does not have,
- * reading only the trees on their way: a restore checks them before it writes anything.
+ * The items of the include paths, found by reading only the trees on their way; throws the
+ * error `walkItems` would end with for paths the snapshot does not have. A restore checks its
+ * includes so before it writes anything, and `dump` finds what it dumps.
  */
-export async function checkIncludes(repo: Repository, rootTree: BlobId, includes: readonly string[]): Promise<void> {
+export async function findIncludes(repo: Repository, rootTree: BlobId, includes: readonly string[]): Promise<Map<string, PlannedItem>> {
   const sel = new Selection(includes);
-  if (sel.everything) return;
+  const items = new Map<string, PlannedItem>();
+  if (sel.everything) return items;
   const loader = new TreeLoader(repo);
   const visit = async (treeId: BlobId, dir: string): Promise<void> => {
     const { nodes } = await loader.read(treeId);
     await Promise.all(
       nodes.map(async (node) => {
         const p = pathIn(dir, node.name);
-        if (sel.wanted.has(p)) sel.found.add(p);
+        if (sel.wanted.has(p)) {
+          sel.found.add(p);
+          items.set(p, { snapshotPath: p, node });
+        }
         if (node.type === 'dir' && node.subtree && sel.onTheWay.has(p)) await visit(node.subtree, p);
       }),
     );
   };
   await visit(rootTree, '/');
   sel.throwIfMissing();
+  return items;
 }
 
 /**
  * The whole walk as a plan, for callers that need every item before they start (a drill
- * samples files from it, tar and dump look items up).
+ * samples files from it).
  */
 export async function planItems(repo: Repository, rootTree: BlobId, includes: readonly string[], opts: PlanOptions = {}): Promise<RestorePlan> {
   const plan = { dirs: [] as PlannedItem[], files: [] as PlannedFile[], symlinks: [] as PlannedItem[], order: [] as PlannedItem[] };

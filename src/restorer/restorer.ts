@@ -34,7 +34,7 @@ import { Semaphore } from '../util/semaphore.js';
 import type { TreeNode } from '../repository/tree.js';
 import type { PartWrite, WholeFile } from '../workers/codec.js';
 import { alreadyRestored, applyMetadata, createSymlink, FileWriter } from './file-writer.js';
-import { checkIncludes, planPacks, walkItems, type PackPlan, type PlannedFile, type PlannedItem, type RestorePlan } from './plan.js';
+import { findIncludes, planPacks, walkItems, type PackPlan, type PlannedFile, type PlannedItem, type RestorePlan } from './plan.js';
 import { RangeBuffers } from '../util/range-buffers.js';
 import { verifyFile } from './verify.js';
 
@@ -132,7 +132,7 @@ export async function restoreTree(repo: Repository, rootTree: BlobId, opts: Rest
   const started = Date.now();
   repo.codec.warmUp(); // the threads load their modules while the snapshot's trees are read
   const includes = opts.include ?? [];
-  await checkIncludes(repo, rootTree, includes); // an unknown path fails before anything is written
+  await findIncludes(repo, rootTree, includes); // an unknown path fails before anything is written
   const walk = () => walkItems(repo, rootTree, includes, { concurrency: opts.treeConcurrency });
   return restoreItems(repo, { items: walk, files: () => filesOf(walk()) }, opts, started);
 }

@@ -6,7 +6,8 @@
  * `mtime` records; GNU tar and bsdtar read them).
  *
  * Files are written one by one, blob by blob, with a bounded read-ahead of pack ranges
- * (blob-stream.ts): memory does not depend on file sizes. A file whose content is not in
+ * (blob-stream.ts), and the snapshot is walked as it is written, a batch of files at a
+ * time: memory depends neither on file sizes nor on their number. A file whose content is not in
  * the index is left out and reported before the archive reaches it. Damaged data found
  * mid-file cannot be left out any more (its header is written): the archive is then
  * abandoned unfinished, so that extracting it fails rather than yielding a wrong file, and
@@ -19,7 +20,7 @@ import { IntegrityError } from '../domain/errors.js';
 import type { Repository } from '../repository/repository.js';
 import type { TreeNode } from '../repository/tree.js';
 import { splitResolvable, streamFileBlobs, writeRespectingBackpressure, type FileBlob } from './blob-stream.js';
-import type { PlannedFile, PlannedItem, RestorePlan } from './plan.js';
+import type { PlannedFile, PlannedItem } from './plan.js';
 import type { RestoreFailure } from './restorer.js';
 
 export interface TarOptions {
@@ -28,6 +29,8 @@ export interface TarOptions {
   /** End `out` when done (not for process.stdout). Default true. */
   readonly end?: boolean;
   readonly events?: { itemFailed?(path: string, reason: string): void };
+  /** Files per batch (default TAR_BATCH_FILES; tests set a small one). */
+  readonly batchFiles?: number;
 }
 
 export interface TarResult {
@@ -71,11 +74,75 @@ function header(item: PlannedItem): Partial<Header> & { name: string } {
   };
 }
 
-/** Writes the plan's items to `out` as a tar archive. */
-export async function writeTar(repo: Repository, plan: RestorePlan, out: Writable, opts: TarOptions = {}): Promise<TarResult> {
+/**
+ * Files whose entries are prepared together: their content is checked against the index
+ * before the first of their entries is written, and fetched with one read-ahead. The walk is
+ * consumed a batch at a time, so the archive of a large snapshot holds a batch, not the
+ * snapshot (as a restore to disk does, restorer.ts).
+ */
+const TAR_BATCH_FILES = 4096;
+
+/**
+ * Writes items to `out` as a tar archive, in the order given: a snapshot's walk (plan.ts
+ * walkItems, in runs), or a plan's items as one run.
+ */
+export async function writeTar(
+  repo: Repository,
+  runs: AsyncIterable<readonly PlannedItem[]> | Iterable<readonly PlannedItem[]>,
+  out: Writable,
+  opts: TarOptions = {},
+): Promise<TarResult> {
   const started = Date.now();
-  const { ok, unknown } = splitResolvable(repo, plan.files);
   const failures: RestoreFailure[] = [];
+  // A larger buffer than streamx's 16 KiB default: fewer round trips per small file.
+  const pack = tarPack({ highWaterMark: PACK_BUFFER });
+  pack.on('error', () => undefined); // reported by the pump and the entries
+  let archiveBytes = 0;
+  const pump = pumpTo(pack, out, opts.end ?? true, (n) => (archiveBytes += n));
+  pump.catch(() => undefined); // awaited below, after the producer
+
+  const counts = { files: 0, dirs: 0, symlinks: 0, bytes: 0 };
+  try {
+    for await (const items of batches(runs, Math.max(1, opts.batchFiles ?? TAR_BATCH_FILES))) await writeBatch(repo, pack, items, counts, failures, opts);
+    pack.finalize();
+  } catch (e) {
+    pack.destroy(e as Error);
+    await pump.catch(() => undefined);
+    throw e;
+  }
+  await pump;
+  return { ...counts, archiveBytes, failures, durationMs: Date.now() - started };
+}
+
+/** The items again, cut after every `files` files. */
+async function* batches(runs: AsyncIterable<readonly PlannedItem[]> | Iterable<readonly PlannedItem[]>, files: number): AsyncGenerator<PlannedItem[]> {
+  let batch: PlannedItem[] = [];
+  let n = 0;
+  for await (const run of runs) {
+    for (const item of run) {
+      batch.push(item);
+      if (item.node.type === 'file' && ++n >= files) {
+        yield batch;
+        batch = [];
+        n = 0;
+      }
+    }
+  }
+  if (batch.length > 0) yield batch;
+}
+
+async function writeBatch(
+  repo: Repository,
+  pack: Pack,
+  items: readonly PlannedItem[],
+  counts: { files: number; dirs: number; symlinks: number; bytes: number },
+  failures: RestoreFailure[],
+  opts: TarOptions,
+): Promise<void> {
+  const { ok, unknown } = splitResolvable(
+    repo,
+    items.filter((i) => i.node.type === 'file'),
+  );
   for (const u of unknown) {
     failures.push({ path: u.file.snapshotPath, reason: u.message.slice(u.file.snapshotPath.length + 2), object: 'index' });
     opts.events?.itemFailed?.(u.file.snapshotPath, u.message);
@@ -91,17 +158,13 @@ export async function writeTar(repo: Repository, plan: RestorePlan, out: Writabl
     }
   }
 
-  // A larger buffer than streamx's 16 KiB default: fewer round trips per small file.
-  const pack = tarPack({ highWaterMark: PACK_BUFFER });
-  pack.on('error', () => undefined); // reported by the pump and the entries
-  let archiveBytes = 0;
-  const pump = pumpTo(pack, out, opts.end ?? true, (n) => (archiveBytes += n));
-  pump.catch(() => undefined); // awaited below, after the producer
-
-  const counts = { files: 0, dirs: 0, symlinks: 0, bytes: 0 };
-  const blobs = streamFileBlobs(repo, ok.filter((f) => !leftOut.has(f)), { readAhead: opts.readAhead });
+  const blobs = streamFileBlobs(
+    repo,
+    ok.filter((f) => !leftOut.has(f)),
+    { readAhead: opts.readAhead },
+  );
   try {
-    for (const item of plan.order) {
+    for (const item of items) {
       const t = item.node.type;
       if (t === 'file' && leftOut.has(item)) continue;
       if (t !== 'file') {
@@ -128,15 +191,9 @@ export async function writeTar(repo: Repository, plan: RestorePlan, out: Writabl
       });
       counts.files++;
     }
-    pack.finalize();
-  } catch (e) {
-    pack.destroy(e as Error);
-    await blobs.return(undefined);
-    await pump.catch(() => undefined);
-    throw e;
+  } finally {
+    await blobs.return(undefined); // reads still in flight end before the caller moves on
   }
-  await pump;
-  return { ...counts, archiveBytes, failures, durationMs: Date.now() - started };
 }
 
 /** Adds one entry, lets `body` write its content, and waits until tar-stream has taken it. */
