@@ -5,14 +5,20 @@
  */
 import { checkRepository, type CheckOptions, type CheckResult } from '../checker/checker.js';
 import { withRepository, type RepoOptions } from './repo.js';
+import type { IndexId } from '../domain/ids.js';
+import type { IndexContent } from '../repository/index-file.js';
 
 export function runCheck(opts: RepoOptions, check: CheckOptions): Promise<CheckResult> {
   const detail = check.readData === true ? 'read all data' : check.readData ? 'read a subset of the data' : 'structure';
+  // The open reads every index object into memory (no catalog): the check takes them from
+  // there rather than download the whole index a second time.
+  const indexesRead = new Map<IndexId, IndexContent>();
   return withRepository(
     {
       ...opts,
       readOnly: true,
       catalog: 'off',
+      onIndexRead: (id, content) => indexesRead.set(id, content),
       audit: {
         action: 'check',
         what: { detail },
@@ -22,6 +28,6 @@ export function runCheck(opts: RepoOptions, check: CheckOptions): Promise<CheckR
         }),
       },
     },
-    (repo) => checkRepository(repo, check),
+    (repo) => checkRepository(repo, { ...check, indexesRead }),
   );
 }

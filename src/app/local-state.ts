@@ -11,8 +11,10 @@ import * as path from 'node:path';
 import { Catalog, CatalogMismatchError } from '../catalog/catalog.js';
 import { isDead, WriterLock } from '../catalog/lock.js';
 import { describeError } from '../domain/errors.js';
+import type { IndexId } from '../domain/ids.js';
 import type { BlobIndex } from '../repository/blob-index.js';
 import type { RepoConfig } from '../repository/config.js';
+import type { IndexContent } from '../repository/index-file.js';
 import type { ObjectCache } from '../repository/object-cache.js';
 import type { Repository } from '../repository/repository.js';
 import { indexJournaledPacks, type ResumeResult } from '../repository/resume.js';
@@ -42,6 +44,8 @@ export interface LocalStateOptions {
    * or resume — the caller does (`coffre catalog rebuild`). Default true.
    */
   readonly sync?: boolean;
+  /** Sees each index object the open reads (Repository.loadIndex's `onRead`). */
+  readonly onIndexRead?: (id: IndexId, content: IndexContent) => void;
 }
 
 export interface LocalState {
@@ -108,12 +112,12 @@ export function openCatalog(stateDir: string, repositoryId: string, notice?: (m:
 export async function prepareLocalState(repo: Repository, catalog: Catalog | undefined, opts: LocalStateOptions): Promise<LocalState | undefined> {
   const mode = opts.catalog ?? 'read';
   if (!catalog || mode === 'off') {
-    await repo.loadIndex();
+    await repo.loadIndex(undefined, opts.onIndexRead);
     return undefined;
   }
   try {
     if (mode === 'read') {
-      if (opts.sync !== false) await repo.loadIndex();
+      if (opts.sync !== false) await repo.loadIndex(undefined, opts.onIndexRead);
       return { catalog, mode, lock: undefined, rebuilt: undefined, resumed: undefined, notice: opts.notice, close: () => catalog.close() };
     }
     const w = await beginWriting(repo, catalog, opts);
@@ -166,7 +170,7 @@ export async function beginWriting(repo: Repository, catalog: Catalog, opts: Loc
           `no complete catalog for this repository in ${path.dirname(catalog.file)}: built it from the repository (${rebuilt.snapshots} snapshot(s)${found}); unchanged files are read once more`,
         );
       }
-    } else await repo.loadIndex();
+    } else await repo.loadIndex(undefined, opts.onIndexRead);
     const resumed = await indexJournaledPacks(repo, catalog.index);
     if (resumed.adopted > 0) opts.notice?.(`resumed: ${resumed.adopted} pack(s) stored by an interrupted backup are indexed and reused`);
     return { lock, rebuilt, resumed };

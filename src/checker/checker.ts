@@ -17,7 +17,7 @@
 import { createHash } from 'node:crypto';
 import { describeError, isStorageError, StorageError, WorkerFailedError } from '../domain/errors.js';
 import { isHexId, type BlobId, type IndexId, type PackId } from '../domain/ids.js';
-import type { IndexedPack } from '../repository/index-file.js';
+import type { IndexContent, IndexedPack } from '../repository/index-file.js';
 import type { PackEntry } from '../repository/pack.js';
 import { DATA_PREFIX, idOfKey, packKey } from '../repository/layout.js';
 import { forEachLimited, type Repository, type SnapshotEntry } from '../repository/repository.js';
@@ -44,6 +44,12 @@ export interface CheckOptions {
   readonly onProgress?: (what: string, done: number, total: number) => void;
   /** Packs read at once with readData (default: half the storage's readsInFlight, at least 2: 2 local, 4 on S3). */
   readonly concurrency?: number;
+  /**
+   * Every index object the repository's open read just before (Repository.loadIndex's
+   * `onRead`, the damaged ones in `repo.damagedIndexes`): used instead of listing and fetching
+   * them all again, which cost a second download of the whole index on S3.
+   */
+  readonly indexesRead?: ReadonlyMap<IndexId, IndexContent>;
 }
 
 export interface CheckResult {
@@ -76,19 +82,26 @@ export async function checkRepository(repo: Repository, opts: CheckOptions = {})
   // 1. Index objects: each must open; together they say which packs should exist.
   const packs = new Map<PackId, IndexedPack>();
   const blobPack = new Map<BlobId, PackId>();
-  const indexIds = await repo.listIndexIds();
-  await forEachLimited(indexIds, 8, async (id: IndexId) => {
-    try {
-      for (const p of (await repo.readIndex(id)).packs) {
-        packs.set(p.packId, p);
-        for (const b of p.blobs) blobPack.set(b.id, p.packId);
-      }
-    } catch (e) {
-      if (isStorageError(e, 'not-found')) return; // listed, then deleted by a prune running meanwhile
-      unlessStorageTrouble(e);
-      report({ severity: 'error', object: `index/${id}`, message: describeError(e) });
+  const addIndex = (content: IndexContent) => {
+    for (const p of content.packs) {
+      packs.set(p.packId, p);
+      for (const b of p.blobs) blobPack.set(b.id, p.packId);
     }
-  });
+  };
+  if (opts.indexesRead) {
+    for (const content of opts.indexesRead.values()) addIndex(content);
+    for (const d of repo.damagedIndexes) report({ severity: 'error', object: d.object, message: describeError(d.message) });
+  } else {
+    await forEachLimited(await repo.listIndexIds(), 8, async (id: IndexId) => {
+      try {
+        addIndex(await repo.readIndex(id));
+      } catch (e) {
+        if (isStorageError(e, 'not-found')) return; // listed, then deleted by a prune running meanwhile
+        unlessStorageTrouble(e);
+        report({ severity: 'error', object: `index/${id}`, message: describeError(e) });
+      }
+    });
+  }
 
   // 2. Packs in storage against the index.
   const stored = new Map<string, number>();

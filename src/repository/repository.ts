@@ -337,8 +337,9 @@ export class Repository {
    * Superseded index objects are never merged (docs/FORMAT.md §8, §11): that is what keeps
    * a backup from deduplicating against packs a prune is about to delete.
    * A damaged index object is skipped and listed in `damagedIndexes`, never merged.
+   * `onRead` sees each index object read (a check uses them rather than fetch them again).
    */
-  async loadIndex(onProgress?: (done: number, total: number) => void): Promise<void> {
+  async loadIndex(onProgress?: (done: number, total: number) => void, onRead?: (id: IndexId, content: IndexContent) => void): Promise<void> {
     const present = new Set<IndexId>();
     for await (const o of this.storage.list(INDEX_PREFIX)) {
       const id = idOfKey(o.key);
@@ -351,7 +352,9 @@ export class Repository {
       forEachLimited(ids, INDEX_FETCH_CONCURRENCY, async (id) => {
         if (read.has(id)) return;
         try {
-          read.set(id, await this.readIndex(id));
+          const content = await this.readIndex(id);
+          read.set(id, content);
+          onRead?.(id, content);
         } catch (e) {
           // Listed a moment ago, deleted since: a prune elsewhere removed a superseded object.
           if (isStorageError(e, 'not-found')) return;

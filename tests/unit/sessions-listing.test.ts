@@ -9,44 +9,26 @@ import { MemoryBlobIndex } from '../../src/repository/blob-index.js';
 import { initRepository } from '../../src/repository/init.js';
 import { Repository } from '../../src/repository/repository.js';
 import { LocalStorage } from '../../src/storage/local.js';
-import type { ObjectInfo, Storage } from '../../src/storage/storage.js';
+import { countingStorage } from '../helpers/counting-storage.js';
 import { tempDir } from '../helpers/tmp.js';
-
-/** Counts lists by prefix; everything else goes straight through. */
-function countingLists(inner: Storage): { storage: Storage; lists: Map<string, number> } {
-  const lists = new Map<string, number>();
-  const storage = new Proxy(inner, {
-    get(target, prop, receiver) {
-      if (prop === 'list') {
-        return (prefix: string): AsyncIterable<ObjectInfo> => {
-          lists.set(prefix, (lists.get(prefix) ?? 0) + 1);
-          return target.list(prefix);
-        };
-      }
-      const v = Reflect.get(target, prop, receiver) as unknown;
-      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-    },
-  });
-  return { storage, lists };
-}
 
 describe('sessions/ listing', () => {
   it('is listed once by open + loadIndex, and again by a later loadIndex, which sees a new session', async () => {
     const local = new LocalStorage(path.join(tempDir(), 'repo'));
     const pw = Buffer.from('pw');
     await initRepository(local, pw, { kdf: 'min', recoveryKey: false });
-    const { storage, lists } = countingLists(local);
+    const { storage, count } = countingStorage(local);
 
     const repo = await Repository.open(storage, pw, { index: new MemoryBlobIndex(), workers: 0 });
     await repo.loadIndex();
-    expect(lists.get('sessions/')).toBe(1);
-    expect(lists.get('index/')).toBe(1);
+    expect(count('list', 'sessions/')).toBe(1);
+    expect(count('list', 'index/')).toBe(1);
     expect(repo.blobKeysNeedHeaders).toBe(false);
 
     // A write-only host starts a session while this process stays open (an agent between runs).
     await local.put(`sessions/${'ab'.repeat(32)}`, Buffer.from('sealed session key'));
     await repo.loadIndex();
-    expect(lists.get('sessions/')).toBe(2);
+    expect(count('list', 'sessions/')).toBe(2);
     expect(repo.blobKeysNeedHeaders).toBe(true);
     await repo.close();
   });
