@@ -137,7 +137,7 @@ export async function restoreTree(repo: Repository, rootTree: BlobId, opts: Rest
   return restoreItems(repo, { items: walk, files: () => filesOf(walk()) }, opts, started);
 }
 
-/** Restores what a plan selected (some paths, or a drill's sample). */
+/** Restores what a plan selected: a drill's sample, or all of a snapshot for a full drill. */
 export function restorePlan(repo: Repository, plan: RestorePlan, opts: RestoreOptions): Promise<RestoreResult> {
   return restoreItems(repo, { items: () => [plan.order], files: () => plan.files, totals: { files: plan.files.length, bytes: plan.totalBytes } }, opts);
 }
