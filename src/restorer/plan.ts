@@ -5,7 +5,7 @@
  *
  * Trees are read several at a time (a TreeLoader): on S3 a sequential walk costs one round
  * trip per directory. Items still come in depth-first order, whatever order the reads
- * complete in, one at a time (`walkItems`) or all at once (`planItems`).
+ * complete in, as the walk goes (`walkItems`) or all at once (`planItems`).
  * @module
  */
 import * as path from 'node:path';
@@ -44,6 +44,9 @@ export interface RestorePlan {
   readonly totalBytes: number;
 }
 
+/** Items in depth-first order, in runs: a walk (`walkItems`), or a plan's items as one run. */
+export type ItemRuns = AsyncIterable<readonly PlannedItem[]> | Iterable<readonly PlannedItem[]>;
+
 export interface PlanOptions {
   /** Tree reads in flight (default 16). */
   readonly concurrency?: number;
@@ -81,9 +84,10 @@ const pathIn = (dir: string, name: string): string => (dir === '/' ? `/${name}` 
 /**
  * The snapshot's items in depth-first order, each directory before what it holds, from its
  * root tree, in runs: the items of a directory up to the next subdirectory walked (one async
- * step per item made a restore of 2,000 files 2-4 % slower, the walk being on its critical path). An include path selects that item and everything below it; its
- * ancestors come as directories too. Unknown includes are an error, thrown once the walk is
- * done (`findIncludes` finds them first, reading only the trees on their way).
+ * step per item made a restore of 2,000 files 2-4 % slower: the walk is on its critical
+ * path). An include path selects that item and everything below it; its ancestors come as
+ * directories too. Unknown includes are an error, thrown once the walk is done
+ * (`findIncludes` finds them first, reading only the trees on their way).
  *
  * Only the trees being walked and those read ahead are held, so that a caller that handles
  * items as they come (a restore) holds memory for a few directories, not for the snapshot.

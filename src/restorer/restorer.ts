@@ -34,7 +34,7 @@ import { Semaphore } from '../util/semaphore.js';
 import type { TreeNode } from '../repository/tree.js';
 import type { PartWrite, WholeFile } from '../workers/codec.js';
 import { alreadyRestored, applyMetadata, createSymlink, FileWriter } from './file-writer.js';
-import { findIncludes, planPacks, walkItems, type PackPlan, type PlannedFile, type PlannedItem, type RestorePlan } from './plan.js';
+import { findIncludes, planPacks, walkItems, type ItemRuns, type PackPlan, type PlannedFile, type PlannedItem, type RestorePlan } from './plan.js';
 import { RangeBuffers } from '../util/range-buffers.js';
 import { verifyFile } from './verify.js';
 
@@ -114,7 +114,7 @@ export const RESTORE_BATCH_FILES = 4096;
  */
 interface ItemSource {
   /** every item, each directory before what it holds, in runs (see walkItems) */
-  items(): AsyncIterable<readonly PlannedItem[]> | Iterable<readonly PlannedItem[]>;
+  items(): ItemRuns;
   /** the files again, for --verify */
   files(): AsyncIterable<PlannedFile> | Iterable<PlannedFile>;
   /** the totals progress reports, when known before the walk (else: what the walk has seen so far) */

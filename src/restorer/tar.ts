@@ -20,7 +20,7 @@ import { IntegrityError } from '../domain/errors.js';
 import type { Repository } from '../repository/repository.js';
 import type { TreeNode } from '../repository/tree.js';
 import { splitResolvable, streamFileBlobs, writeRespectingBackpressure, type FileBlob } from './blob-stream.js';
-import type { PlannedFile, PlannedItem } from './plan.js';
+import type { ItemRuns, PlannedFile, PlannedItem } from './plan.js';
 import type { RestoreFailure } from './restorer.js';
 
 export interface TarOptions {
@@ -86,12 +86,7 @@ const TAR_BATCH_FILES = 4096;
  * Writes items to `out` as a tar archive, in the order given: a snapshot's walk (plan.ts
  * walkItems, in runs), or a plan's items as one run.
  */
-export async function writeTar(
-  repo: Repository,
-  runs: AsyncIterable<readonly PlannedItem[]> | Iterable<readonly PlannedItem[]>,
-  out: Writable,
-  opts: TarOptions = {},
-): Promise<TarResult> {
+export async function writeTar(repo: Repository, runs: ItemRuns, out: Writable, opts: TarOptions = {}): Promise<TarResult> {
   const started = Date.now();
   const failures: RestoreFailure[] = [];
   // A larger buffer than streamx's 16 KiB default: fewer round trips per small file.
@@ -115,7 +110,7 @@ export async function writeTar(
 }
 
 /** The items again, cut after every `files` files. */
-async function* batches(runs: AsyncIterable<readonly PlannedItem[]> | Iterable<readonly PlannedItem[]>, files: number): AsyncGenerator<PlannedItem[]> {
+async function* batches(runs: ItemRuns, files: number): AsyncGenerator<PlannedItem[]> {
   let batch: PlannedItem[] = [];
   let n = 0;
   for await (const run of runs) {
@@ -139,10 +134,7 @@ async function writeBatch(
   failures: RestoreFailure[],
   opts: TarOptions,
 ): Promise<void> {
-  const { ok, unknown } = splitResolvable(
-    repo,
-    items.filter((i) => i.node.type === 'file'),
-  );
+  const { ok, unknown } = splitResolvable(repo, items.filter((i) => i.node.type === 'file'));
   for (const u of unknown) {
     failures.push({ path: u.file.snapshotPath, reason: u.message.slice(u.file.snapshotPath.length + 2), object: 'index' });
     opts.events?.itemFailed?.(u.file.snapshotPath, u.message);
@@ -158,11 +150,7 @@ async function writeBatch(
     }
   }
 
-  const blobs = streamFileBlobs(
-    repo,
-    ok.filter((f) => !leftOut.has(f)),
-    { readAhead: opts.readAhead },
-  );
+  const blobs = streamFileBlobs(repo, ok.filter((f) => !leftOut.has(f)), { readAhead: opts.readAhead });
   try {
     for (const item of items) {
       const t = item.node.type;
