@@ -18,13 +18,14 @@ import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describeError, ExitCode, UsageError, type CoffreError } from '../domain/errors.js';
+import type { BlobId } from '../domain/ids.js';
 import type { Repository } from '../repository/repository.js';
 import { isReadOnly } from '../storage/read-only.js';
 import { MTIME_TOLERANCE_NS } from '../restorer/file-writer.js';
-import { planItems, subPlan, type PlannedFile, type RestorePlan } from '../restorer/plan.js';
+import { planItems, walkItems, type PlannedFile, type PlannedItem, type RestorePlan } from '../restorer/plan.js';
 import { restorePlan, type RestoreFailure, type RestoreResult } from '../restorer/restorer.js';
 import { verifyFile } from '../restorer/verify.js';
-import { sampleFiles, seededRandom } from './sample.js';
+import { FileSampler, seededRandom } from './sample.js';
 
 export const DRILL_REPORT_VERSION = 1;
 /** Lists in a report stop at this many entries; their counts are always exact. */
@@ -147,7 +148,8 @@ export async function runDrill(repo: Repository, opts: DrillOptions = {}): Promi
   const entry = await repo.findSnapshot(opts.snapshot ?? 'latest');
   const scratchParent = path.resolve(opts.scratchParent ?? os.tmpdir());
 
-  let full: RestorePlan | undefined;
+  /** the snapshot's files and bytes, once walked */
+  let whole: { files: number; bytes: number } | undefined;
   let plan: RestorePlan | undefined;
   let restore: RestoreResult | undefined;
   let live: LiveComparison | undefined;
@@ -158,8 +160,12 @@ export async function runDrill(repo: Repository, opts: DrillOptions = {}): Promi
   let scratch: string | undefined;
   try {
     opts.events?.phase?.('plan', entry.id);
-    full = await planItems(repo, entry.snapshot.tree, []);
-    plan = mode.kind === 'full' ? full : subPlan(full, sampleFiles(full.files, mode.files, seededRandom(seed)));
+    if (mode.kind === 'full') {
+      plan = await planItems(repo, entry.snapshot.tree, []);
+      whole = { files: plan.files.length, bytes: plan.totalBytes };
+    } else {
+      ({ plan, whole } = await samplePlan(repo, entry.snapshot.tree, mode.files, seededRandom(seed)));
+    }
     times.planMs = Date.now() - t0;
 
     await fs.mkdir(scratchParent, { recursive: true });
@@ -195,8 +201,8 @@ export async function runDrill(repo: Repository, opts: DrillOptions = {}): Promi
   const restoreMs = restore?.restoreMs ?? 0;
   const bytes = restore ? restore.bytes + restore.resumedBytes : 0;
   const throughput = restoreMs > 0 ? Math.round((bytes * 1000) / restoreMs) : 0;
-  const totalBytes = full?.totalBytes ?? entry.snapshot.summary?.totalBytes ?? 0;
-  const measured = mode.kind === 'full' || (plan !== undefined && full !== undefined && plan.files.length === full.files.length);
+  const totalBytes = whole?.bytes ?? entry.snapshot.summary?.totalBytes ?? 0;
+  const measured = mode.kind === 'full' || (plan !== undefined && whole !== undefined && plan.files.length === whole.files);
   const rtoEstimateMs = measured
     ? times.planMs + restoreMs
     : times.planMs + (throughput > 0 ? Math.round((totalBytes * 1000) / throughput) : 0);
@@ -217,7 +223,7 @@ export async function runDrill(repo: Repository, opts: DrillOptions = {}): Promi
       time: entry.snapshot.time,
       host: entry.snapshot.host,
       paths: entry.snapshot.paths,
-      files: full?.files.length ?? entry.snapshot.summary?.totalFiles ?? 0,
+      files: whole?.files ?? entry.snapshot.summary?.totalFiles ?? 0,
       bytes: totalBytes,
     },
     mode: mode.kind,
@@ -283,6 +289,54 @@ async function removeScratch(dir: string): Promise<boolean> {
  * their original paths: through the snapshot's content ids, so identical means identical
  * to what was restored.
  */
+/**
+ * A sampled drill's plan, drawn as the snapshot is walked (FileSampler): the walk keeps the
+ * directories and a bounded reservoir of files, not every file of the snapshot (a plan of
+ * 200,000 files held about 100 MB). The sampled files come with their directories, in the
+ * walk's order.
+ */
+async function samplePlan(
+  repo: Repository,
+  tree: BlobId,
+  n: number,
+  random: () => number,
+): Promise<{ plan: RestorePlan; whole: { files: number; bytes: number } }> {
+  const sampler = new FileSampler<PlannedFile>(n, random);
+  const dirs = new Map<string, PlannedItem>();
+  /** each item's place in the walk (items the sample does not keep are not kept here either) */
+  const walkOrder = new WeakMap<PlannedItem, number>();
+  let seq = 0;
+  const whole = { files: 0, bytes: 0 };
+  for await (const run of walkItems(repo, tree, [])) {
+    for (const item of run) {
+      walkOrder.set(item, seq++);
+      if (item.node.type === 'dir') dirs.set(item.snapshotPath, item);
+      else if (item.node.type === 'file') {
+        whole.files++;
+        whole.bytes += item.node.size ?? 0;
+        sampler.add(item);
+      }
+    }
+  }
+  const files = sampler.draw();
+  const needed = new Set<PlannedItem>();
+  for (const f of files) {
+    for (let p = path.posix.dirname(f.snapshotPath); p !== '/'; p = path.posix.dirname(p)) {
+      const d = dirs.get(p);
+      if (d) needed.add(d);
+    }
+  }
+  const order = [...needed, ...files].sort((a, b) => walkOrder.get(a)! - walkOrder.get(b)!);
+  const plan: RestorePlan = {
+    dirs: order.filter((i) => i.node.type === 'dir'),
+    files: order.filter((i) => i.node.type === 'file'),
+    symlinks: [],
+    order,
+    totalBytes: files.reduce((sum, f) => sum + (f.node.size ?? 0), 0),
+  };
+  return { plan, whole };
+}
+
 async function compareLive(repo: Repository, files: readonly PlannedFile[]): Promise<LiveComparison> {
   let identical = 0;
   const changed: string[] = [];

@@ -25,31 +25,68 @@ function sizeClass(size: number): number {
   return size === 0 ? -1 : Math.floor(Math.log2(size));
 }
 
-export function sampleFiles<T extends { readonly node: { readonly size?: number } }>(files: readonly T[], n: number, random: () => number): T[] {
-  if (n >= files.length) return [...files];
-  const byClass = new Map<number, T[]>();
-  for (const f of files) {
+/** What a sampled file needs: its size. */
+type Sized = { readonly node: { readonly size?: number } };
+
+/**
+ * The sample drawn as files go by, so that a drill need not hold a snapshot's every file:
+ * each size class keeps a uniform reservoir of at most `n` files (all a draw can take from
+ * it), then the draw goes through the classes as described above. Within a class every
+ * n-subset is as likely as with the whole list at hand; the reservoirs use the same seeded
+ * generator, so the same walk and seed give the same sample.
+ */
+export class FileSampler<T extends Sized> {
+  private readonly byClass = new Map<number, { seen: number; kept: T[] }>();
+  private readonly inOrder: T[] = [];
+  private total = 0;
+
+  constructor(
+    private readonly n: number,
+    private readonly random: () => number,
+  ) {}
+
+  add(f: T): void {
+    this.total++;
+    // while the whole walk may still fit in the sample, keep its order too
+    if (this.total <= this.n) this.inOrder.push(f);
+    else this.inOrder.length = 0;
     const c = sizeClass(f.node.size ?? 0);
-    let list = byClass.get(c);
-    if (!list) byClass.set(c, (list = []));
-    list.push(f);
-  }
-  const ascending = [...byClass.keys()].sort((a, b) => a - b);
-  const turns: T[][] = [];
-  for (let lo = 0, hi = ascending.length - 1; lo <= hi; lo++, hi--) {
-    turns.push(byClass.get(ascending[hi]!)!);
-    if (lo !== hi) turns.push(byClass.get(ascending[lo]!)!);
-  }
-  const chosen: T[] = [];
-  while (chosen.length < n) {
-    for (const pool of turns) {
-      if (chosen.length >= n) break;
-      if (pool.length === 0) continue;
-      // Draw without replacement: swap a random element to the end and pop it.
-      const i = Math.floor(random() * pool.length);
-      [pool[i], pool[pool.length - 1]] = [pool[pool.length - 1]!, pool[i]!];
-      chosen.push(pool.pop()!);
+    let cls = this.byClass.get(c);
+    if (!cls) this.byClass.set(c, (cls = { seen: 0, kept: [] }));
+    cls.seen++;
+    if (cls.kept.length < this.n) cls.kept.push(f);
+    else {
+      const j = Math.floor(this.random() * cls.seen);
+      if (j < this.n) cls.kept[j] = f;
     }
   }
-  return chosen;
+
+  /** The sample: every file when there are no more than `n`, in the order they came. */
+  draw(): T[] {
+    if (this.total <= this.n) return [...this.inOrder];
+    const ascending = [...this.byClass.keys()].sort((a, b) => a - b);
+    const turns: T[][] = [];
+    for (let lo = 0, hi = ascending.length - 1; lo <= hi; lo++, hi--) {
+      turns.push(this.byClass.get(ascending[hi]!)!.kept);
+      if (lo !== hi) turns.push(this.byClass.get(ascending[lo]!)!.kept);
+    }
+    const chosen: T[] = [];
+    while (chosen.length < this.n) {
+      for (const pool of turns) {
+        if (chosen.length >= this.n) break;
+        if (pool.length === 0) continue;
+        // Draw without replacement: swap a random element to the end and pop it.
+        const i = Math.floor(this.random() * pool.length);
+        [pool[i], pool[pool.length - 1]] = [pool[pool.length - 1]!, pool[i]!];
+        chosen.push(pool.pop()!);
+      }
+    }
+    return chosen;
+  }
+}
+
+export function sampleFiles<T extends Sized>(files: readonly T[], n: number, random: () => number): T[] {
+  const sampler = new FileSampler<T>(n, random);
+  for (const f of files) sampler.add(f);
+  return sampler.draw();
 }

@@ -187,17 +187,6 @@ export async function planItems(repo: Repository, rootTree: BlobId, includes: re
   return { ...plan, totalBytes: plan.files.reduce((n, f) => n + (f.node.size ?? 0), 0) };
 }
 
-/** A plan for some of the files of another plan: those files, their directories, nothing else. */
-export function subPlan(plan: RestorePlan, files: readonly PlannedFile[]): RestorePlan {
-  const keepDirs = new Set<string>();
-  for (const f of files) for (let p = path.posix.dirname(f.snapshotPath); p !== '/'; p = path.posix.dirname(p)) keepDirs.add(p);
-  const keepFiles = new Set(files);
-  const order = plan.order.filter((i) => (i.node.type === 'dir' ? keepDirs.has(i.snapshotPath) : keepFiles.has(i)));
-  const dirs = order.filter((i) => i.node.type === 'dir');
-  const kept = order.filter((i) => i.node.type === 'file');
-  return { dirs, files: kept, symlinks: [], order, totalBytes: kept.reduce((n, f) => n + (f.node.size ?? 0), 0) };
-}
-
 /**
  * Groups the blobs of the planned files by pack, with each blob's offset in its files.
  * Files with a blob missing from the index are returned apart, with that blob. `present`

@@ -1,6 +1,6 @@
 /** How a drill samples files: every size class represented, extremes first, reproducible, no repeats. */
 import { describe, expect, it } from 'vitest';
-import { sampleFiles, seededRandom } from '../../src/drill/sample.js';
+import { FileSampler, sampleFiles, seededRandom } from '../../src/drill/sample.js';
 
 const file = (size: number, i: number) => ({ node: { size }, name: `f${i}` });
 
@@ -31,5 +31,31 @@ describe('sampleFiles', () => {
     expect(a).not.toEqual(c);
     expect(new Set(a).size).toBe(300);
     expect(sampleFiles(files, files.length + 5, seededRandom(1))).toHaveLength(files.length);
+  });
+
+  it('draws as files go by: every file of a class can be drawn, the first ones no more often than the last', () => {
+    // one class of 50 files (4 KiB to 8 KiB), 3 drawn: a reservoir that kept the first files only,
+    // or favoured them, would show here
+    const one = Array.from({ length: 50 }, (_, i) => file(4096 + i, i));
+    const drawn = new Map<string, number>();
+    for (let seed = 1; seed <= 2000; seed++) {
+      const sampler = new FileSampler<(typeof one)[number]>(3, seededRandom(seed));
+      for (const f of one) sampler.add(f);
+      for (const f of sampler.draw()) drawn.set(f.name, (drawn.get(f.name) ?? 0) + 1);
+    }
+    // expected 2000 * 3 / 50 = 120 draws each
+    expect(drawn.size).toBe(50);
+    for (const count of drawn.values()) expect(count).toBeGreaterThan(70);
+    for (const count of drawn.values()) expect(count).toBeLessThan(170);
+    const firstTen = one.slice(0, 10).reduce((n, f) => n + drawn.get(f.name)!, 0);
+    const lastTen = one.slice(40).reduce((n, f) => n + drawn.get(f.name)!, 0);
+    expect(Math.abs(firstTen - lastTen)).toBeLessThan(250); // 1,200 each expected
+  });
+
+  it('gives back every file, in the order they came, when there are no more than asked for', () => {
+    const few = [file(10, 1), file(5_000_000, 2), file(0, 3)];
+    const sampler = new FileSampler<(typeof few)[number]>(3, seededRandom(9));
+    for (const f of few) sampler.add(f);
+    expect(sampler.draw().map((f) => f.name)).toEqual(['f1', 'f2', 'f3']);
   });
 });
