@@ -770,19 +770,43 @@ export function checkName(key: string, id: string, bytes: Uint8Array): void {
  * and the first error is thrown once those running have settled: nothing is left working
  * after this returns (a caller closes the repository next, and a straggler would reopen its
  * worker threads and keep the process alive).
+ *
+ * `items` may be produced as they are needed (an async generator walking a snapshot): each
+ * runner takes the next item when it is free, so the producer runs at most one item ahead of
+ * what is being worked on, and is closed after a failure.
  */
-export async function forEachLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
+export async function forEachLimited<T>(items: Iterable<T> | AsyncIterable<T>, limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  const it: Iterator<T> | AsyncIterator<T> = Symbol.asyncIterator in items ? items[Symbol.asyncIterator]() : items[Symbol.iterator]();
   let failure: { error: unknown } | undefined;
-  const runners = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (!failure && next < items.length) {
+  let done = false;
+  const runners = Array.from({ length: limit }, async () => {
+    while (!failure && !done) {
+      let next: IteratorResult<T>;
       try {
-        await fn(items[next++]!);
+        const n = it.next();
+        next = n instanceof Promise ? await n : n;
+      } catch (error) {
+        failure ??= { error };
+        return;
+      }
+      if (next.done) {
+        done = true;
+        return;
+      }
+      try {
+        await fn(next.value);
       } catch (error) {
         failure ??= { error };
       }
     }
   });
   await Promise.all(runners);
-  if (failure) throw failure.error;
+  if (failure) {
+    try {
+      await it.return?.(); // a generator's own clean-up; its failure would hide the first one
+    } catch {
+      // the first error is the one to report
+    }
+    throw failure.error;
+  }
 }

@@ -171,6 +171,26 @@ export async function findIncludes(repo: Repository, rootTree: BlobId, includes:
 }
 
 /**
+ * The items again, in batches cut after every `files` files: what a restore or an archive
+ * prepares together, so that it holds a batch of the snapshot, not all of it.
+ */
+export async function* inBatches(runs: ItemRuns, files: number): AsyncGenerator<PlannedItem[]> {
+  let batch: PlannedItem[] = [];
+  let n = 0;
+  for await (const run of runs) {
+    for (const item of run) {
+      batch.push(item);
+      if (item.node.type === 'file' && ++n >= files) {
+        yield batch;
+        batch = [];
+        n = 0;
+      }
+    }
+  }
+  if (batch.length > 0) yield batch;
+}
+
+/**
  * The whole walk as a plan, for callers that need every item before they start (a drill
  * samples files from it).
  */

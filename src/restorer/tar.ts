@@ -20,7 +20,7 @@ import { IntegrityError } from '../domain/errors.js';
 import type { Repository } from '../repository/repository.js';
 import type { TreeNode } from '../repository/tree.js';
 import { splitResolvable, streamFileBlobs, writeRespectingBackpressure, type FileBlob } from './blob-stream.js';
-import type { ItemRuns, PlannedFile, PlannedItem } from './plan.js';
+import { inBatches, type ItemRuns, type PlannedFile, type PlannedItem } from './plan.js';
 import type { RestoreFailure } from './restorer.js';
 
 export interface TarOptions {
@@ -98,7 +98,7 @@ export async function writeTar(repo: Repository, runs: ItemRuns, out: Writable, 
 
   const counts = { files: 0, dirs: 0, symlinks: 0, bytes: 0 };
   try {
-    for await (const items of batches(runs, Math.max(1, opts.batchFiles ?? TAR_BATCH_FILES))) await writeBatch(repo, pack, items, counts, failures, opts);
+    for await (const items of inBatches(runs, Math.max(1, opts.batchFiles ?? TAR_BATCH_FILES))) await writeBatch(repo, pack, items, counts, failures, opts);
     pack.finalize();
   } catch (e) {
     pack.destroy(e as Error);
@@ -107,23 +107,6 @@ export async function writeTar(repo: Repository, runs: ItemRuns, out: Writable, 
   }
   await pump;
   return { ...counts, archiveBytes, failures, durationMs: Date.now() - started };
-}
-
-/** The items again, cut after every `files` files. */
-async function* batches(runs: ItemRuns, files: number): AsyncGenerator<PlannedItem[]> {
-  let batch: PlannedItem[] = [];
-  let n = 0;
-  for await (const run of runs) {
-    for (const item of run) {
-      batch.push(item);
-      if (item.node.type === 'file' && ++n >= files) {
-        yield batch;
-        batch = [];
-        n = 0;
-      }
-    }
-  }
-  if (batch.length > 0) yield batch;
 }
 
 async function writeBatch(
