@@ -45,9 +45,9 @@ export interface CheckOptions {
   /** Packs read at once with readData (default: half the storage's readsInFlight, at least 2: 2 local, 4 on S3). */
   readonly concurrency?: number;
   /**
-   * Every index object the repository's open read just before (Repository.loadIndex's
-   * `onRead`, the damaged ones in `repo.damagedIndexes`): used instead of listing and fetching
-   * them all again, which cost a second download of the whole index on S3.
+   * Index objects the repository's open read and verified just before (Repository.loadIndex's
+   * `onRead`): not fetched again, which cost a second download of the whole index on S3. The
+   * check still lists index/ and reads whatever is not here (damaged ones included).
    */
   readonly indexesRead?: ReadonlyMap<IndexId, IndexContent>;
 }
@@ -82,26 +82,21 @@ export async function checkRepository(repo: Repository, opts: CheckOptions = {})
   // 1. Index objects: each must open; together they say which packs should exist.
   const packs = new Map<PackId, IndexedPack>();
   const blobPack = new Map<BlobId, PackId>();
-  const addIndex = (content: IndexContent) => {
-    for (const p of content.packs) {
-      packs.set(p.packId, p);
-      for (const b of p.blobs) blobPack.set(b.id, p.packId);
-    }
-  };
-  if (opts.indexesRead) {
-    for (const content of opts.indexesRead.values()) addIndex(content);
-    for (const d of repo.damagedIndexes) report({ severity: 'error', object: d.object, message: describeError(d.message) });
-  } else {
-    await forEachLimited(await repo.listIndexIds(), 8, async (id: IndexId) => {
-      try {
-        addIndex(await repo.readIndex(id));
-      } catch (e) {
-        if (isStorageError(e, 'not-found')) return; // listed, then deleted by a prune running meanwhile
-        unlessStorageTrouble(e);
-        report({ severity: 'error', object: `index/${id}`, message: describeError(e) });
+  // The check lists index/ itself, so that every index object is judged whatever the caller
+  // read before; the ones the open just read and verified are not fetched again.
+  await forEachLimited(await repo.listIndexIds(), 8, async (id: IndexId) => {
+    try {
+      const content = opts.indexesRead?.get(id) ?? (await repo.readIndex(id));
+      for (const p of content.packs) {
+        packs.set(p.packId, p);
+        for (const b of p.blobs) blobPack.set(b.id, p.packId);
       }
-    });
-  }
+    } catch (e) {
+      if (isStorageError(e, 'not-found')) return; // listed, then deleted by a prune running meanwhile
+      unlessStorageTrouble(e);
+      report({ severity: 'error', object: `index/${id}`, message: describeError(e) });
+    }
+  });
 
   // 2. Packs in storage against the index.
   const stored = new Map<string, number>();

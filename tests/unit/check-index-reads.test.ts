@@ -1,8 +1,10 @@
 /**
  * `check` takes the index objects the repository's open has just read (runCheck passes them
- * as `indexesRead`) instead of listing and fetching them all again: one download of the index
- * instead of two on S3. Its findings are the same either way, for an intact repository and for
- * one with a damaged index object.
+ * as `indexesRead`) instead of fetching them all again: one download of the index instead of
+ * two on S3. It still lists index/ and reads what it was not given, so every index object is
+ * judged: the findings are the same either way, for an intact repository, for one with a
+ * damaged index object (which the open could not read), and when an object is missing from
+ * what it is given.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -27,7 +29,7 @@ async function reopen(repoDir: string) {
 }
 
 describe('check and the index objects read by the open', () => {
-  it('fetches no index object again, and finds the same, intact or damaged', async () => {
+  it('fetches only what it was not given, and finds the same, intact, damaged or given less', async () => {
     const { dir, repo: writer } = await newLocalRepository({ workers: 1 });
     const src = path.join(dir, 'src');
     fs.mkdirSync(src);
@@ -40,15 +42,17 @@ describe('check and the index objects read by the open', () => {
     const indexFiles = fs.readdirSync(path.join(repoDir, 'index'));
     expect(indexFiles).toHaveLength(2);
 
-    const findingsBothWays = async () => {
+    /** checks with what the open read (less `drop`), then fetching everything; `fetchedAgain` index GETs expected */
+    const findingsBothWays = async (fetchedAgain: number, drop?: string) => {
       const { repo, read, counting } = await reopen(repoDir);
       try {
+        if (drop) read.delete(drop as IndexId);
         const before = { get: counting.count('get', 'index/'), list: counting.count('list', 'index/') };
         const given = await checkRepository(repo, { indexesRead: read });
-        expect(counting.count('get', 'index/')).toBe(before.get);
-        expect(counting.count('list', 'index/')).toBe(before.list);
+        expect(counting.count('get', 'index/')).toBe(before.get + fetchedAgain);
+        expect(counting.count('list', 'index/')).toBe(before.list + 1);
         const fetched = await checkRepository(repo);
-        expect(counting.count('get', 'index/')).toBe(before.get + 2);
+        expect(counting.count('get', 'index/')).toBe(before.get + fetchedAgain + 2);
         expect({ ...given, findings: [...given.findings] }).toEqual({ ...fetched, findings: [...fetched.findings] });
         return given;
       } finally {
@@ -56,16 +60,17 @@ describe('check and the index objects read by the open', () => {
       }
     };
 
-    const intact = await findingsBothWays();
+    const intact = await findingsBothWays(0);
     expect(intact.ok).toBe(true);
     expect(intact.snapshots).toBe(2);
+    expect((await findingsBothWays(1, indexFiles[1])).ok).toBe(true);
 
     // a flipped byte in one index object: named as damaged either way
     const victim = path.join(repoDir, 'index', indexFiles[0]!);
     const bytes = fs.readFileSync(victim);
     bytes[bytes.length >> 1]! ^= 0x40;
     fs.writeFileSync(victim, bytes);
-    const damaged = await findingsBothWays();
+    const damaged = await findingsBothWays(1); // the open skipped it; the check reads it and names it
     expect(damaged.ok).toBe(false);
     expect(damaged.findings.filter((f) => f.severity === 'error').map((f) => f.object)).toContain(`index/${indexFiles[0]}`);
   });
