@@ -37,7 +37,6 @@ type Sized = { readonly node: { readonly size?: number } };
  */
 export class FileSampler<T extends Sized> {
   private readonly byClass = new Map<number, { seen: number; kept: T[] }>();
-  private readonly inOrder: T[] = [];
   private total = 0;
 
   constructor(
@@ -47,9 +46,6 @@ export class FileSampler<T extends Sized> {
 
   add(f: T): void {
     this.total++;
-    // while the whole walk may still fit in the sample, keep its order too
-    if (this.total <= this.n) this.inOrder.push(f);
-    else this.inOrder.length = 0;
     const c = sizeClass(f.node.size ?? 0);
     let cls = this.byClass.get(c);
     if (!cls) this.byClass.set(c, (cls = { seen: 0, kept: [] }));
@@ -61,9 +57,9 @@ export class FileSampler<T extends Sized> {
     }
   }
 
-  /** The sample: every file when there are no more than `n`, in the order they came. */
+  /** The sample: every file when there are no more than `n` (each class then kept them all). */
   draw(): T[] {
-    if (this.total <= this.n) return [...this.inOrder];
+    if (this.total <= this.n) return [...this.byClass.values()].flatMap((c) => c.kept);
     const ascending = [...this.byClass.keys()].sort((a, b) => a - b);
     const turns: T[][] = [];
     for (let lo = 0, hi = ascending.length - 1; lo <= hi; lo++, hi--) {
@@ -83,10 +79,4 @@ export class FileSampler<T extends Sized> {
     }
     return chosen;
   }
-}
-
-export function sampleFiles<T extends Sized>(files: readonly T[], n: number, random: () => number): T[] {
-  const sampler = new FileSampler<T>(n, random);
-  for (const f of files) sampler.add(f);
-  return sampler.draw();
 }

@@ -1,10 +1,18 @@
 /** How a drill samples files: every size class represented, extremes first, reproducible, no repeats. */
 import { describe, expect, it } from 'vitest';
-import { FileSampler, sampleFiles, seededRandom } from '../../src/drill/sample.js';
+import { FileSampler, seededRandom } from '../../src/drill/sample.js';
 
 const file = (size: number, i: number) => ({ node: { size }, name: `f${i}` });
+type File = ReturnType<typeof file>;
 
-describe('sampleFiles', () => {
+/** The drill's draw over a list: every file goes by the sampler once. */
+function sampleFiles(files: readonly File[], n: number, random: () => number): File[] {
+  const sampler = new FileSampler<File>(n, random);
+  for (const f of files) sampler.add(f);
+  return sampler.draw();
+}
+
+describe('the drill sample (FileSampler)', () => {
   // 10,000 small files, 100 medium, 3 huge, one empty: a typical server, skewed to small.
   const files = [
     ...Array.from({ length: 10_000 }, (_, i) => file(1000 + (i % 3000), i)),
@@ -39,9 +47,7 @@ describe('sampleFiles', () => {
     const one = Array.from({ length: 50 }, (_, i) => file(4096 + i, i));
     const drawn = new Map<string, number>();
     for (let seed = 1; seed <= 2000; seed++) {
-      const sampler = new FileSampler<(typeof one)[number]>(3, seededRandom(seed));
-      for (const f of one) sampler.add(f);
-      for (const f of sampler.draw()) drawn.set(f.name, (drawn.get(f.name) ?? 0) + 1);
+      for (const f of sampleFiles(one, 3, seededRandom(seed))) drawn.set(f.name, (drawn.get(f.name) ?? 0) + 1);
     }
     // expected 2000 * 3 / 50 = 120 draws each
     expect(drawn.size).toBe(50);
@@ -52,10 +58,8 @@ describe('sampleFiles', () => {
     expect(Math.abs(firstTen - lastTen)).toBeLessThan(250); // 1,200 each expected
   });
 
-  it('gives back every file, in the order they came, when there are no more than asked for', () => {
-    const few = [file(10, 1), file(5_000_000, 2), file(0, 3)];
-    const sampler = new FileSampler<(typeof few)[number]>(3, seededRandom(9));
-    for (const f of few) sampler.add(f);
-    expect(sampler.draw().map((f) => f.name)).toEqual(['f1', 'f2', 'f3']);
+  it('gives back every file when there are no more than asked for', () => {
+    const few = [file(10, 1), file(5_000_000, 2), file(0, 3), file(12, 4)];
+    expect(sampleFiles(few, 4, seededRandom(9)).map((f) => f.name).sort()).toEqual(['f1', 'f2', 'f3', 'f4']);
   });
 });
