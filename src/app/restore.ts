@@ -58,7 +58,7 @@ export async function runDump(repo: Repository, req: DumpRequest): Promise<{ sna
   repo.requireFullKey('snapshots to restore');
   const { id, snapshot } = await repo.findSnapshot(req.snapshot);
   const want = path.posix.resolve('/', req.path);
-  const item = want === '/' ? undefined : (await findIncludes(repo, snapshot.tree, [want])).get(want);
+  const item = (await findIncludes(repo, snapshot.tree, [want])).get(want); // none for "/", the snapshot itself
   if (!item) throw new UsageError(`${want} is not in snapshot ${id.slice(0, 8)}`);
   if (item.node.type === 'symlink') throw new UsageError(`${want} is a symbolic link (to ${JSON.stringify(item.node.target ?? '')}): nothing to dump`);
   const { writeTar, writeFileContent } = await streaming();

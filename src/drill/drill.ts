@@ -285,32 +285,18 @@ async function removeScratch(dir: string): Promise<boolean> {
 }
 
 /**
- * Compares restored files (already verified against the snapshot) with the live files at
- * their original paths: through the snapshot's content ids, so identical means identical
- * to what was restored.
- */
-/**
  * A sampled drill's plan, drawn as the snapshot is walked (FileSampler): the walk keeps the
  * directories and a bounded reservoir of files, not every file of the snapshot (a plan of
- * 200,000 files held about 100 MB). The sampled files come with their directories, in the
- * walk's order.
+ * 200,000 files held about 100 MB). The sampled files come after their directories, which
+ * come in the walk's order (each before what it holds), as a restore needs them.
  */
-async function samplePlan(
-  repo: Repository,
-  tree: BlobId,
-  n: number,
-  random: () => number,
-): Promise<{ plan: RestorePlan; whole: { files: number; bytes: number } }> {
+async function samplePlan(repo: Repository, tree: BlobId, n: number, random: () => number): Promise<{ plan: RestorePlan; whole: { files: number; bytes: number } }> {
   const sampler = new FileSampler<PlannedFile>(n, random);
-  const dirs = new Map<string, PlannedItem>();
-  /** each item's place in the walk (items the sample does not keep are not kept here either) */
-  const walkOrder = new WeakMap<PlannedItem, number>();
-  let seq = 0;
+  const dirs: PlannedItem[] = [];
   const whole = { files: 0, bytes: 0 };
   for await (const run of walkItems(repo, tree, [])) {
     for (const item of run) {
-      walkOrder.set(item, seq++);
-      if (item.node.type === 'dir') dirs.set(item.snapshotPath, item);
+      if (item.node.type === 'dir') dirs.push(item);
       else if (item.node.type === 'file') {
         whole.files++;
         whole.bytes += item.node.size ?? 0;
@@ -319,24 +305,18 @@ async function samplePlan(
     }
   }
   const files = sampler.draw();
-  const needed = new Set<PlannedItem>();
-  for (const f of files) {
-    for (let p = path.posix.dirname(f.snapshotPath); p !== '/'; p = path.posix.dirname(p)) {
-      const d = dirs.get(p);
-      if (d) needed.add(d);
-    }
-  }
-  const order = [...needed, ...files].sort((a, b) => walkOrder.get(a)! - walkOrder.get(b)!);
-  const plan: RestorePlan = {
-    dirs: order.filter((i) => i.node.type === 'dir'),
-    files: order.filter((i) => i.node.type === 'file'),
-    symlinks: [],
-    order,
-    totalBytes: files.reduce((sum, f) => sum + (f.node.size ?? 0), 0),
-  };
+  const needed = new Set<string>();
+  for (const f of files) for (let p = path.posix.dirname(f.snapshotPath); p !== '/'; p = path.posix.dirname(p)) needed.add(p);
+  const kept = dirs.filter((d) => needed.has(d.snapshotPath));
+  const plan: RestorePlan = { dirs: kept, files, symlinks: [], order: [...kept, ...files], totalBytes: files.reduce((sum, f) => sum + (f.node.size ?? 0), 0) };
   return { plan, whole };
 }
 
+/**
+ * Compares restored files (already verified against the snapshot) with the live files at
+ * their original paths: through the snapshot's content ids, so identical means identical
+ * to what was restored.
+ */
 async function compareLive(repo: Repository, files: readonly PlannedFile[]): Promise<LiveComparison> {
   let identical = 0;
   const changed: string[] = [];
