@@ -119,27 +119,33 @@ async function* walkTree(loader: TreeLoader, sel: Selection, tree: Promise<Tree>
     }
   };
   readAhead();
-  let run: PlannedItem[] = [];
-  for (const [i, node] of nodes.entries()) {
-    const p = pathIn(dir, node.name);
-    if (sel.wanted.has(p)) sel.found.add(p);
-    const take = under || sel.wanted.has(p);
-    if (node.type === 'dir') {
-      if (!take && !sel.onTheWay.has(p)) continue;
-      run.push({ snapshotPath: p, node });
-      const read = reads.get(i);
-      if (read) {
-        reads.delete(i);
-        readAhead();
-        yield run;
-        run = [];
-        yield* walkTree(loader, sel, read, p, take);
+  try {
+    let run: PlannedItem[] = [];
+    for (const [i, node] of nodes.entries()) {
+      const p = pathIn(dir, node.name);
+      if (sel.wanted.has(p)) sel.found.add(p);
+      const take = under || sel.wanted.has(p);
+      if (node.type === 'dir') {
+        if (!take && !sel.onTheWay.has(p)) continue;
+        run.push({ snapshotPath: p, node });
+        const read = reads.get(i);
+        if (read) {
+          reads.delete(i);
+          readAhead();
+          yield run;
+          run = [];
+          yield* walkTree(loader, sel, read, p, take);
+        }
+      } else if (take) {
+        run.push({ snapshotPath: p, node });
       }
-    } else if (take) {
-      run.push({ snapshotPath: p, node });
     }
+    if (run.length > 0) yield run;
+  } finally {
+    // A walk stopped early (a restore failed) lets the trees read ahead arrive before it ends,
+    // so that nothing still reads from the repository once its caller closes it.
+    await Promise.allSettled(reads.values());
   }
-  if (run.length > 0) yield run;
 }
 
 /**
@@ -154,7 +160,8 @@ export async function findIncludes(repo: Repository, rootTree: BlobId, includes:
   const loader = new TreeLoader(repo);
   const visit = async (treeId: BlobId, dir: string): Promise<void> => {
     const { nodes } = await loader.read(treeId);
-    await Promise.all(
+    // every read settled before a failure is thrown: nothing reads on once the caller closes
+    const visits = await Promise.allSettled(
       nodes.map(async (node) => {
         const p = pathIn(dir, node.name);
         if (sel.wanted.has(p)) {
@@ -164,6 +171,8 @@ export async function findIncludes(repo: Repository, rootTree: BlobId, includes:
         if (node.type === 'dir' && node.subtree && sel.onTheWay.has(p)) await visit(node.subtree, p);
       }),
     );
+    const failed = visits.find((v): v is PromiseRejectedResult => v.status === 'rejected');
+    if (failed) throw failed.reason;
   };
   await visit(rootTree, '/');
   sel.throwIfMissing();

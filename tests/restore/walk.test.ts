@@ -63,6 +63,32 @@ describe('walking a snapshot for a restore', () => {
     }
   });
 
+  it('leaves no tree read in flight once a walk stopped early has ended', async () => {
+    const { repo, root } = await repoWithManyDirs();
+    try {
+      let inFlight = 0;
+      const readTree = repo.readTree.bind(repo);
+      repo.readTree = async (...args: Parameters<typeof readTree>) => {
+        inFlight++;
+        try {
+          await new Promise((r) => setTimeout(r, 5)); // a slow storage: the reads ahead are still out
+          return await readTree(...args);
+        } finally {
+          inFlight--;
+        }
+      };
+      const walk = walkItems(repo, root, []);
+      let files = 0;
+      for await (const run of walk) {
+        files += run.filter((i) => i.node.type === 'file').length;
+        if (files > 0) break; // stops the walk: its return() ends the generator
+      }
+      expect(inFlight).toBe(0);
+    } finally {
+      await repo.close();
+    }
+  });
+
   it('restores include paths with their ancestors, and refuses an unknown one before writing anything', async () => {
     const { dir, repo, src, root } = await repoWithManyDirs();
     try {
