@@ -52,27 +52,15 @@ mkdir -p "$BENCH_DIR/tmp"
 mapfile -t KDF < <("$ROOT/scripts/bench/kdf-flags.sh" "$BENCH_DIR/tmp" "${COFFRE[@]}")
 
 # The floor: node, sodium-native and one Argon2id run at coffre's key-derivation cost here,
-# under the launcher's node flags (scripts/bench/kdf-floor.cjs). Every coffre command opens a
-# key file first, so no coffre command can peak below it.
-kdf_cost() {
-  local mib="" passes="" i
-  for ((i = 0; i < ${#KDF[@]}; i++)); do
-    case "${KDF[i]}" in
-      --kdf-memory) mib=${KDF[i + 1]} ;;
-      --kdf-passes) passes=${KDF[i + 1]} ;;
-      --kdf) case "${KDF[i + 1]}" in interactive) mib=64 passes=2 ;; moderate) mib=256 passes=3 ;; sensitive) mib=1024 passes=4 ;; esac ;;
-    esac
-  done
-  [[ -n "$mib" && -n "$passes" ]] && echo "$mib $passes"
-}
+# under the launcher's node flags (scripts/bench/kdf-floor.cjs, given coffre init's flags).
+# Every coffre command opens a key file first, so no coffre command can peak below it.
 FLOOR=–
-FLOOR_NOTE="no floor measured (unknown key-derivation cost)"
-if read -r kdf_mib kdf_passes < <(kdf_cost); then
-  read -r -a LAUNCHER_FLAGS < <(head -1 "$ROOT/bin/coffre.js" | sed -n 's/^#!.* node //p')
-  if /usr/bin/time -f %M -o "$BENCH_DIR/tmp/floor.time" node "${LAUNCHER_FLAGS[@]}" "$ROOT/scripts/bench/kdf-floor.cjs" "$kdf_mib" "$kdf_passes"; then
-    FLOOR=$(awk '{ printf "%.0f", $1 / 1024 }' "$BENCH_DIR/tmp/floor.time")
-    FLOOR_NOTE="Floor: node (${LAUNCHER_FLAGS[*]}), sodium-native and one Argon2id run at coffre's cost here ($kdf_mib MiB, $kdf_passes passes, matched to restic's scrypt) peak at **$FLOOR MiB**: no coffre command can peak lower, since each opens a key file first."
-  fi
+FLOOR_NOTE="no floor measured (see $BENCH_DIR/tmp/floor.err)"
+read -r -a LAUNCHER_FLAGS < <(head -1 "$ROOT/bin/coffre.js" | sed -n 's/^#!.* node //p')
+if cost=$(/usr/bin/time -f %M -o "$BENCH_DIR/tmp/floor.time" node "${LAUNCHER_FLAGS[@]}" "$ROOT/scripts/bench/kdf-floor.cjs" "${KDF[@]}" 2>"$BENCH_DIR/tmp/floor.err"); then
+  read -r kdf_mib kdf_passes <<<"$cost"
+  FLOOR=$(awk '{ printf "%.0f", $1 / 1024 }' "$BENCH_DIR/tmp/floor.time")
+  FLOOR_NOTE="Floor: node (${LAUNCHER_FLAGS[*]}), sodium-native and one Argon2id run at coffre's cost here ($kdf_mib MiB, $kdf_passes passes, as \`coffre init ${KDF[*]}\`) peak at **$FLOOR MiB**: no coffre command can peak lower, since each opens a key file first."
 fi
 
 # ---------------------------------------------------------------- data
